@@ -1,0 +1,5 @@
+import sys
+
+from nablanet.cli import main
+
+sys.exit(main())

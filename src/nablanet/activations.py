@@ -1,0 +1,172 @@
+"""Activation functions a = σ(z), each with its derivative beside it.
+
+Every activation has ``fn(z)`` and ``prime(z, a)``, the elementwise derivative
+σ'(z). ``prime`` receives the stored activation a = σ(z) as well, so the sigmoid
+can use σ' = σ(1 − σ) without recomputing an exponential.
+
+``backward(z, a, g)`` returns g ⊙ σ'(z): the product in BP1 and BP2. Softmax is
+not elementwise (each a_j depends on every z_k), so it overrides ``backward``
+with its Jacobian-vector product and has no ``prime``.
+
+Arrays are in the book's orientation: one column per example.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "Activation",
+    "Sigmoid",
+    "Tanh",
+    "ReLU",
+    "LeakyReLU",
+    "Identity",
+    "Softmax",
+    "get",
+    "names",
+]
+
+
+class Activation:
+    """Base class: an elementwise nonlinearity σ and its derivative σ'."""
+
+    name: str = ""
+    hidden_ok: bool = True  # may this activation be used in a hidden layer?
+
+    def fn(self, z: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def prime(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, z: np.ndarray, a: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """g ⊙ σ'(z): turn ∂C/∂a into ∂C/∂z (the ⊙ in BP1 and BP2)."""
+        return g * self.prime(z, a)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and vars(self) == vars(other)
+
+    def __hash__(self) -> int:
+        return hash((type(self), tuple(sorted(vars(self).items()))))
+
+
+class Sigmoid(Activation):
+    """σ(z) = 1 / (1 + e^(−z));  σ'(z) = σ(z)(1 − σ(z))."""
+
+    name = "sigmoid"
+
+    def fn(self, z):
+        # Split by sign so that exp only ever sees −|z| and cannot overflow;
+        # z = ±1000 gives exactly 0 or 1 with no warning.
+        e = np.exp(-np.abs(z))
+        return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+    def prime(self, z, a):
+        return a * (1 - a)
+
+
+class Tanh(Activation):
+    """tanh(z);  tanh'(z) = 1 − tanh²(z)."""
+
+    name = "tanh"
+
+    def fn(self, z):
+        return np.tanh(z)
+
+    def prime(self, z, a):
+        return 1 - a * a
+
+
+class ReLU(Activation):
+    """max(0, z);  derivative 1 for z > 0 and 0 otherwise (0 at the kink)."""
+
+    name = "relu"
+
+    def fn(self, z):
+        return np.maximum(z, 0)
+
+    def prime(self, z, a):
+        return (z > 0).astype(z.dtype)
+
+    def backward(self, z, a, g):
+        # Cheaper than multiplying by a 0/1 mask: keep g where the unit is on.
+        return np.where(z > 0, g, 0).astype(g.dtype, copy=False)
+
+
+class LeakyReLU(Activation):
+    """z for z > 0, αz otherwise;  derivative 1 or α."""
+
+    name = "leaky_relu"
+
+    def __init__(self, alpha: float = 0.01):
+        if not 0 <= alpha < 1:
+            raise ValueError(f"leaky_relu alpha must be in [0, 1), got {alpha}")
+        self.alpha = float(alpha)
+
+    def fn(self, z):
+        return np.where(z > 0, z, self.alpha * z)
+
+    def prime(self, z, a):
+        return np.where(z > 0, 1, self.alpha).astype(z.dtype)
+
+    def __repr__(self):
+        return f"LeakyReLU(alpha={self.alpha})"
+
+
+class Identity(Activation):
+    """a = z;  derivative 1. The output layer of a regression network."""
+
+    name = "identity"
+
+    def fn(self, z):
+        return z.copy()
+
+    def prime(self, z, a):
+        return np.ones_like(z)
+
+    def backward(self, z, a, g):
+        return g
+
+
+class Softmax(Activation):
+    """a_j = e^(z_j) / Σ_k e^(z_k), over each column. Output layer only."""
+
+    name = "softmax"
+    hidden_ok = False
+
+    def fn(self, z):
+        # Subtracting the column maximum leaves softmax unchanged and keeps
+        # every exponent ≤ 0, so nothing overflows.
+        e = np.exp(z - z.max(axis=0, keepdims=True))
+        return e / e.sum(axis=0, keepdims=True)
+
+    def backward(self, z, a, g):
+        # ∂a_j/∂z_k = a_j(δ_jk − a_k), so (Jᵀg)_k = a_k (g_k − Σ_j a_j g_j).
+        return a * (g - (a * g).sum(axis=0, keepdims=True))
+
+
+_REGISTRY: dict[str, type[Activation]] = {
+    cls.name: cls for cls in (Sigmoid, Tanh, ReLU, LeakyReLU, Identity, Softmax)
+}
+_ALIASES = {"linear": "identity", "leakyrelu": "leaky_relu", "logistic": "sigmoid"}
+
+
+def names() -> list[str]:
+    """The names ``get`` accepts."""
+    return sorted(_REGISTRY)
+
+
+def get(spec: str | Activation) -> Activation:
+    """An activation object from its name (or the object itself)."""
+    if isinstance(spec, Activation):
+        return spec
+    if not isinstance(spec, str):
+        raise TypeError(f"an activation must be a name or an Activation, got {type(spec).__name__}")
+    key = _ALIASES.get(spec.lower(), spec.lower())
+    if key not in _REGISTRY:
+        raise ValueError(f"unknown activation {spec!r}; choose one of {', '.join(names())}")
+    return _REGISTRY[key]()

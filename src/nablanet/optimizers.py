@@ -1,0 +1,134 @@
+"""Optimizers, in order of increasing complexity: SGD, momentum, Adam.
+
+Each one applies a gradient to the parameters in place::
+
+    optimizer.step(params, grads)
+
+where ``params`` and ``grads`` are lists of arrays of matching shapes. Computing
+the gradient and applying it are separate steps on purpose: in data-parallel
+training the gradients are summed across processes between the two.
+
+Any state (velocities, moments, the step count) lives in the optimizer, never in
+the network, and ``state_dict``/``load_state_dict`` expose it for checkpoints.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Optimizer", "SGD", "Momentum", "Adam", "get", "names"]
+
+
+class Optimizer:
+    """The interface: ``step`` updates params in place; the state is saved and restored."""
+
+    name: str = ""
+    _slots: tuple[str, ...] = ()  # names of the per-parameter state lists
+
+    def __init__(self, eta: float):
+        if not np.isfinite(eta) or eta <= 0:
+            raise ValueError(f"the learning rate eta must be a positive number, got {eta}")
+        self.eta = float(eta)
+        self.t = 0  # number of steps taken
+
+    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+        raise NotImplementedError
+
+    def _state(self, slot: str, params: list[np.ndarray]) -> list[np.ndarray]:
+        if not hasattr(self, slot):
+            setattr(self, slot, [np.zeros_like(p) for p in params])
+        return getattr(self, slot)
+
+    def state_dict(self) -> dict:
+        """Hyperparameters, step count and per-parameter arrays, for a checkpoint."""
+        state = {k: v for k, v in vars(self).items() if not k.startswith("_")}
+        return {k: (list(v) if k in self._slots else v) for k, v in state.items()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what ``state_dict`` returned."""
+        for k, v in state.items():
+            setattr(self, k, [np.array(x) for x in v] if k in self._slots else v)
+
+    def __repr__(self) -> str:
+        hyper = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if isinstance(v, float))
+        return f"{type(self).__name__}({hyper})"
+
+
+class SGD(Optimizer):
+    """Plain gradient descent.  w → w − η ∇C."""
+
+    name = "sgd"
+
+    def step(self, params, grads):
+        for p, g in zip(params, grads):
+            p -= self.eta * g
+        self.t += 1
+
+
+class Momentum(Optimizer):
+    """Gradient descent with a velocity.  v → μv − η ∇C,  w → w + v."""
+
+    name = "momentum"
+    _slots = ("v",)
+
+    def __init__(self, eta: float, mu: float = 0.9):
+        super().__init__(eta)
+        if not 0 <= mu < 1:
+            raise ValueError(f"momentum mu must be in [0, 1), got {mu}")
+        self.mu = float(mu)
+
+    def step(self, params, grads):
+        for p, g, v in zip(params, grads, self._state("v", params)):
+            v *= self.mu
+            v -= self.eta * g
+            p += v
+        self.t += 1
+
+
+class Adam(Optimizer):
+    """Adaptive moments (Kingma & Ba, 2015).
+
+    m → β₁m + (1 − β₁)∇C,  s → β₂s + (1 − β₂)∇C²,
+    w → w − η m̂ / (√ŝ + ε),  with m̂ = m/(1 − β₁ᵗ), ŝ = s/(1 − β₂ᵗ).
+    """
+
+    name = "adam"
+    _slots = ("m", "s")
+
+    def __init__(self, eta: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
+        super().__init__(eta)
+        for label, beta in (("beta1", beta1), ("beta2", beta2)):
+            if not 0 <= beta < 1:
+                raise ValueError(f"Adam {label} must be in [0, 1), got {beta}")
+        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+
+    def step(self, params, grads):
+        self.t += 1
+        # Fold both bias corrections into one step size instead of forming m̂ and ŝ.
+        eta_t = self.eta * np.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
+        eps_t = self.eps * np.sqrt(1 - self.beta2**self.t)
+        for p, g, m, s in zip(params, grads, self._state("m", params), self._state("s", params)):
+            m *= self.beta1
+            m += (1 - self.beta1) * g
+            s *= self.beta2
+            s += (1 - self.beta2) * g * g
+            p -= eta_t * m / (np.sqrt(s) + eps_t)
+
+
+_REGISTRY: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Momentum, Adam)}
+
+
+def names() -> list[str]:
+    """The names ``get`` accepts."""
+    return sorted(_REGISTRY)
+
+
+def get(spec: str | Optimizer, **hyper: float) -> Optimizer:
+    """An optimizer from its name and hyperparameters (or the object itself)."""
+    if isinstance(spec, Optimizer):
+        return spec
+    if not isinstance(spec, str):
+        raise TypeError(f"an optimizer must be a name or an Optimizer, got {type(spec).__name__}")
+    if spec.lower() not in _REGISTRY:
+        raise ValueError(f"unknown optimizer {spec!r}; choose one of {', '.join(names())}")
+    return _REGISTRY[spec.lower()](**hyper)

@@ -1,0 +1,234 @@
+"""The training loop: for each epoch, shuffle, split into mini-batches, backprop, step.
+
+``fit`` checks the data and returns a ``History``; it never prints. Watching
+training (progress bars, early stopping, checkpoints) is done by callbacks,
+which see the whole ``Run`` and may set ``run.stop``.
+
+A step is two parts on purpose: ``backward`` computes the gradient and the
+optimizer applies it. Data-parallel training sums the gradients across
+processes between the two.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .backprop import backward, forward
+from .network import Network, as_rng
+from .optimizers import SGD, Optimizer
+
+__all__ = ["fit", "train", "train_step", "History", "Run", "Callback", "DivergenceError"]
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced NaN or inf; the weights are left as they were before that step."""
+
+
+@dataclass
+class History:
+    """Per-epoch measurements; validation entries are None without validation data."""
+
+    cost: list[float] = field(default_factory=list)
+    val_cost: list[float | None] = field(default_factory=list)
+    val_accuracy: list[float | None] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    eta: list[float] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.cost)
+
+    def to_dict(self) -> dict[str, list]:
+        return {k: list(v) for k, v in vars(self).items()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, list]) -> History:
+        return cls(**{k: list(d.get(k, [])) for k in vars(cls()).keys()})
+
+
+@dataclass
+class Run:
+    """Everything a training run needs to continue: enough to checkpoint and resume."""
+
+    net: Network
+    optimizer: Optimizer
+    rng: np.random.Generator
+    epochs: int
+    batch_size: int
+    lmbda: float = 0.0
+    history: History = field(default_factory=History)
+    epoch: int = 0  # epochs completed
+    batch: int = 0  # mini-batches completed in the current epoch
+    epoch_rng_state: dict | None = None  # RNG state when this epoch's shuffle was drawn
+    cost_sum: float = 0.0  # Σ batch cost × batch size, over this epoch so far
+    seconds: float = 0.0  # time spent in this epoch so far
+    stop: bool = False  # set by a callback to end training after the current batch
+
+
+class Callback:
+    """Hooks into ``train``; override the ones you need. All receive the Run."""
+
+    def on_train_begin(self, run: Run) -> None: ...
+    def on_epoch_begin(self, run: Run) -> None: ...
+    def on_batch_end(self, run: Run, cost: float) -> None: ...
+    def on_epoch_end(self, run: Run) -> None: ...
+    def on_train_end(self, run: Run) -> None: ...
+
+
+def train_step(net: Network, optimizer: Optimizer, x: np.ndarray, y: np.ndarray, lmbda_n: float) -> float:
+    """One mini-batch (columns = examples): gradient, then update. Returns the batch cost."""
+    z, a = forward(net, x)
+    cost = net.cost.fn(a[-1], y)
+    nabla_b, nabla_w = backward(net, z, a, y)
+    # Guard before the update, so a bad step never reaches the weights. A non-finite
+    # δ^l shows in ∂C/∂b^l = mean of δ^l (BP3), which is cheap to sum.
+    if not np.isfinite(cost + sum(float(nb.sum()) for nb in nabla_b)):
+        raise DivergenceError(_diagnose(z, a, cost, nabla_b, nabla_w))
+    if lmbda_n:  # L2: C = C_0 + (λ/2n) Σ w², so ∂C/∂w gains (λ/n) w
+        for nw, W in zip(nabla_w, net.W):
+            nw += lmbda_n * W
+    optimizer.step(net.params, [*nabla_w, *nabla_b])
+    return cost
+
+
+def _diagnose(z: list, a: list, cost: float, nabla_b: list, nabla_w: list) -> str:
+    """Name the first quantity, in the order they were computed, that is not finite."""
+    found = "the cost"
+    for l in range(1, len(a)):
+        if not np.isfinite(z[l]).all():
+            found = f"z^{l} (layer {l}'s weighted input)"
+            break
+        if not np.isfinite(a[l]).all():
+            found = f"a^{l} (layer {l}'s activation)"
+            break
+    else:
+        if np.isfinite(cost):
+            bad = [l for l in range(len(nabla_b), 0, -1) if not np.isfinite(nabla_b[l - 1]).all()]
+            found = f"δ^{bad[0]} and ∂C/∂b^{bad[0]} (layer {bad[0]})" if bad else "the gradient"
+    return (
+        f"training diverged: {found} became NaN or inf. Try a smaller learning rate eta, "
+        "or an initialisation that keeps z small (init='scaled' or 'he')"
+    )
+
+
+def fit(
+    net: Network,
+    X: Any,
+    y: Any,
+    *,
+    epochs: int = 30,
+    batch_size: int = 10,
+    eta: float = 3.0,
+    optimizer: Optimizer | None = None,
+    lmbda: float = 0.0,
+    validation_data: tuple[Any, Any] | None = None,
+    seed: int | np.random.Generator | None = None,
+    callbacks: Sequence[Callback] = (),
+) -> History:
+    """Train ``net`` by mini-batch stochastic gradient descent.
+
+    Parameters
+    ----------
+    net : Network
+    X : array, shape (n, n_0)
+        Training inputs, one row per example.
+    y : array, shape (n,) or (n, n_L)
+        Integer class labels, or target vectors.
+    epochs, batch_size : int
+    eta : float
+        Learning rate η for the default optimizer, ``SGD(eta)``.
+    optimizer : Optimizer, optional
+        Replaces the default; its own η is used.
+    lmbda : float
+        L2 regularisation λ: the cost gains (λ/2n) Σ w² over all weights.
+    validation_data : (X_val, y_val), optional
+        Evaluated after every epoch.
+    seed : int or numpy.random.Generator, optional
+        Source of the per-epoch shuffles.
+    callbacks : sequence of Callback
+
+    Returns
+    -------
+    History
+    """
+    X = net.check_inputs(X)
+    Y = net.check_targets(y, X.shape[0])
+    validation = None
+    if validation_data is not None:
+        X_val = net.check_inputs(validation_data[0], "X_val")
+        validation = (X_val, net.check_targets(validation_data[1], X_val.shape[0], "y_val"))
+    _check_positive_int(epochs, "epochs", minimum=0)
+    _check_positive_int(batch_size, "batch_size")
+    if not np.isfinite(lmbda) or lmbda < 0:
+        raise ValueError(f"lmbda must be a finite number ≥ 0, got {lmbda}")
+    optimizer = optimizer if optimizer is not None else SGD(eta)
+    run = Run(net, optimizer, as_rng(seed), epochs, batch_size, float(lmbda))
+    return train(run, X, Y, validation, callbacks)
+
+
+def train(run: Run, X: np.ndarray, Y: np.ndarray, validation=None, callbacks: Sequence[Callback] = ()) -> History:
+    """Continue ``run`` from where it stands on checked data (rows = examples)."""
+    for cb in callbacks:
+        cb.on_train_begin(run)
+    while run.epoch < run.epochs and not run.stop:
+        if run.batch == 0:
+            for cb in callbacks:
+                cb.on_epoch_begin(run)
+        _run_epoch(run, X, Y, callbacks)
+        if run.stop and run.batch:  # stopped mid-epoch: leave the epoch open
+            break
+        _end_epoch(run, X.shape[0], validation)
+        for cb in callbacks:
+            cb.on_epoch_end(run)
+    for cb in callbacks:
+        cb.on_train_end(run)
+    return run.history
+
+
+def _run_epoch(run: Run, X: np.ndarray, Y: np.ndarray, callbacks: Sequence[Callback]) -> None:
+    start = time.perf_counter()
+    n, m = X.shape[0], run.batch_size
+    if run.batch == 0:
+        run.epoch_rng_state = run.rng.bit_generator.state
+    else:  # resuming mid-epoch: replay the same shuffle
+        run.rng.bit_generator.state = run.epoch_rng_state
+    order = run.rng.permutation(n)
+    lmbda_n = run.lmbda / n
+    for k in range(run.batch, -(-n // m)):
+        idx = order[k * m : (k + 1) * m]
+        try:
+            cost = train_step(run.net, run.optimizer, X[idx].T, Y[idx].T, lmbda_n)
+        except DivergenceError as e:
+            raise DivergenceError(f"epoch {run.epoch + 1}, mini-batch {k + 1}: {e}") from None
+        run.batch = k + 1
+        run.cost_sum += cost * len(idx)
+        for cb in callbacks:
+            cb.on_batch_end(run, cost)
+        if run.stop:
+            break
+    run.seconds += time.perf_counter() - start
+
+
+def _end_epoch(run: Run, n: int, validation) -> None:
+    h = run.history
+    h.cost.append(run.cost_sum / n)
+    val_cost = val_accuracy = None
+    if validation is not None:
+        ev = run.net.evaluate(*validation)
+        val_cost, val_accuracy = ev.cost, ev.accuracy
+    h.val_cost.append(val_cost)
+    h.val_accuracy.append(val_accuracy)
+    h.seconds.append(run.seconds)
+    h.eta.append(run.optimizer.eta)
+    run.epoch += 1
+    run.batch, run.cost_sum, run.seconds = 0, 0.0, 0.0
+
+
+def _check_positive_int(value: Any, name: str, minimum: int = 1) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer ≥ {minimum}, got {value!r}")
+
