@@ -48,8 +48,14 @@ def forward(net: Network, x: np.ndarray) -> tuple[list, list[np.ndarray]]:
     return z, a
 
 
-def backward(net: Network, z: list, a: list[np.ndarray], y: np.ndarray) -> Gradient:
-    """The four equations, run backward from the output error; returns mean gradients."""
+def backward(
+    net: Network, z: list, a: list[np.ndarray], y: np.ndarray, weight: np.ndarray | None = None
+) -> Gradient:
+    """The four equations, run backward from the output error; returns mean gradients.
+
+    ``weight``, of shape (m,), scales each example's share of the gradient
+    (sample weights); without it every example counts once.
+    """
     W = [None, *net.W]
     act = [None, *net.activations]
     L = len(W) - 1
@@ -58,6 +64,8 @@ def backward(net: Network, z: list, a: list[np.ndarray], y: np.ndarray) -> Gradi
     nabla_w: list = [None] * (L + 1)
 
     delta = net.cost.delta(z[L], a[L], y, act[L])  # BP1
+    if weight is not None:  # C = (1/m) Σ_x w_x C_x, so each column of δ^L scales by w_x
+        delta = delta * weight
     for l in range(L, 0, -1):
         nabla_b[l] = delta.sum(axis=1) / m  # BP3
         nabla_w[l] = (delta @ a[l - 1].T) / m  # BP4

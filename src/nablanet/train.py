@@ -11,6 +11,7 @@ processes between the two.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ class History:
     val_accuracy: list[float | None] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
     eta: list[float] = field(default_factory=list)
+    layers: list[list[dict]] = field(default_factory=list)  # per epoch, per layer: health (monitor)
+    warnings: list[str] = field(default_factory=list)  # what the monitor warned about, in order
 
     def __len__(self) -> int:
         return len(self.cost)
@@ -60,6 +63,7 @@ class Run:
     epochs: int
     batch_size: int
     lmbda: float = 0.0
+    sample_weight: np.ndarray | None = None  # per training example, scaled to mean 1
     history: History = field(default_factory=History)
     epoch: int = 0  # epochs completed
     batch: int = 0  # mini-batches completed in the current epoch
@@ -79,11 +83,18 @@ class Callback:
     def on_train_end(self, run: Run) -> None: ...
 
 
-def train_step(net: Network, optimizer: Optimizer, x: np.ndarray, y: np.ndarray, lmbda_n: float) -> float:
+def train_step(
+    net: Network,
+    optimizer: Optimizer,
+    x: np.ndarray,
+    y: np.ndarray,
+    lmbda_n: float,
+    weight: np.ndarray | None = None,
+) -> float:
     """One mini-batch (columns = examples): gradient, then update. Returns the batch cost."""
     z, a = forward(net, x)
     cost = net.cost.fn(a[-1], y)
-    nabla_b, nabla_w = backward(net, z, a, y)
+    nabla_b, nabla_w = backward(net, z, a, y, weight)
     # Guard before the update, so a bad step never reaches the weights. A non-finite
     # δ^l shows in ∂C/∂b^l = mean of δ^l (BP3), which is cheap to sum.
     if not np.isfinite(cost + sum(float(nb.sum()) for nb in nabla_b)):
@@ -128,6 +139,11 @@ def fit(
     validation_data: tuple[Any, Any] | None = None,
     seed: int | np.random.Generator | None = None,
     callbacks: Sequence[Callback] = (),
+    sample_weight: Any = None,
+    monitor: bool = False,
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_every: int | None = None,
+    resume: str | os.PathLike | None = None,
 ) -> History:
     """Train ``net`` by mini-batch stochastic gradient descent.
 
@@ -150,6 +166,16 @@ def fit(
     seed : int or numpy.random.Generator, optional
         Source of the per-epoch shuffles.
     callbacks : sequence of Callback
+    sample_weight : array, shape (n,), optional
+        Non-negative weight of each training example in the cost.
+    monitor : bool
+        Record per-layer health each epoch in ``History.layers`` (``nablanet.monitor``).
+    checkpoint : path, optional
+        Write a checkpoint there every ``checkpoint_every`` mini-batches (default:
+        at the end of every epoch), and on interruption.
+    resume : path, optional
+        Continue the run saved in this checkpoint: weights, optimizer state, epoch,
+        position within the epoch and RNG state. ``epochs`` may extend it.
 
     Returns
     -------
@@ -165,8 +191,25 @@ def fit(
     _check_positive_int(batch_size, "batch_size")
     if not np.isfinite(lmbda) or lmbda < 0:
         raise ValueError(f"lmbda must be a finite number ≥ 0, got {lmbda}")
-    optimizer = optimizer if optimizer is not None else SGD(eta)
-    run = Run(net, optimizer, as_rng(seed), epochs, batch_size, float(lmbda))
+    weight = _check_sample_weight(sample_weight, X.shape[0])
+    if resume is not None:
+        from .checkpoint import load_run
+
+        run = load_run(resume, net)  # restores the weights in place, and everything else
+        run.epochs = epochs
+    else:
+        optimizer = optimizer if optimizer is not None else SGD(eta)
+        run = Run(net, optimizer, as_rng(seed), epochs, batch_size, float(lmbda))
+    run.sample_weight = weight
+    callbacks = list(callbacks)
+    if monitor:
+        from .monitor import Monitor
+
+        callbacks.append(Monitor(X, Y))
+    if checkpoint is not None:
+        from .checkpoint import Checkpoint
+
+        callbacks.append(Checkpoint(checkpoint, every=checkpoint_every))
     return train(run, X, Y, validation, callbacks)
 
 
@@ -201,7 +244,8 @@ def _run_epoch(run: Run, X: np.ndarray, Y: np.ndarray, callbacks: Sequence[Callb
     for k in range(run.batch, -(-n // m)):
         idx = order[k * m : (k + 1) * m]
         try:
-            cost = train_step(run.net, run.optimizer, X[idx].T, Y[idx].T, lmbda_n)
+            w = None if run.sample_weight is None else run.sample_weight[idx]
+            cost = train_step(run.net, run.optimizer, X[idx].T, Y[idx].T, lmbda_n, w)
         except DivergenceError as e:
             raise DivergenceError(f"epoch {run.epoch + 1}, mini-batch {k + 1}: {e}") from None
         run.batch = k + 1
@@ -226,6 +270,20 @@ def _end_epoch(run: Run, n: int, validation) -> None:
     h.eta.append(run.optimizer.eta)
     run.epoch += 1
     run.batch, run.cost_sum, run.seconds = 0, 0.0, 0.0
+
+
+def _check_sample_weight(sample_weight: Any, n: int) -> np.ndarray | None:
+    """Weights scaled so that they average 1: the mean-cost gradient stays unbiased."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.shape != (n,):
+        raise ValueError(f"sample_weight has shape {w.shape}; expected ({n},), one weight per example")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError("sample_weight must be finite and non-negative")
+    if w.sum() <= 0:
+        raise ValueError("sample_weight sums to 0: no example would count")
+    return w * (n / w.sum())
 
 
 def _check_positive_int(value: Any, name: str, minimum: int = 1) -> None:
