@@ -200,7 +200,7 @@ def fit(
     else:
         optimizer = optimizer if optimizer is not None else SGD(eta)
         run = Run(net, optimizer, as_rng(seed), epochs, batch_size, float(lmbda))
-    run.sample_weight = weight
+    run.sample_weight = None if weight is None else weight.astype(net.dtype)
     callbacks = list(callbacks)
     if monitor:
         from .monitor import Monitor
