@@ -29,6 +29,7 @@ class Cost:
     """Base class: C = (1/n) Σ_x C_x with its gradient ∇_a C_x."""
 
     name: str = ""
+    needs_probabilities: bool = False  # must a^L lie in (0, 1)?
 
     def fn(self, a: np.ndarray, y: np.ndarray) -> float:
         raise NotImplementedError
@@ -76,6 +77,7 @@ class BinaryCrossEntropy(Cost):
     """C_x = −Σ_j [y_j ln a_j + (1 − y_j) ln(1 − a_j)], for independent 0/1 outputs."""
 
     name = "binary_cross_entropy"
+    needs_probabilities = True
 
     def fn(self, a, y):
         a = _clip(a)
@@ -98,6 +100,7 @@ class CategoricalCrossEntropy(Cost):
     """C_x = −Σ_j y_j ln a_j, for one-of-n targets and a softmax output."""
 
     name = "cross_entropy"
+    needs_probabilities = True
 
     def fn(self, a, y):
         return -float(np.sum(y * np.log(_clip(a)))) / a.shape[1]

@@ -126,6 +126,11 @@ class Network:
         if output is None:
             output = "softmax" if isinstance(self.cost, costs.CategoricalCrossEntropy) else "sigmoid"
         out = activations.get(output)
+        if self.cost.needs_probabilities and not isinstance(out, (activations.Sigmoid, activations.Softmax)):
+            raise ValueError(
+                f"the {self.cost.name} cost needs outputs in (0, 1): use a sigmoid or softmax "
+                f"output layer, not {out.name}"
+            )
         if isinstance(out, activations.Softmax) and self.sizes[-1] < 2:
             raise ValueError("a softmax output needs at least 2 output neurons")
         return [*hidden, out]
