@@ -1,0 +1,200 @@
+"""Built-in callbacks: early stopping and learning-rate schedules.
+
+Each is a ``train.Callback`` that reads ``run.history`` after an epoch and may
+change ``run.optimizer.eta`` or set ``run.stop``. A schedule sets η at the start
+of an epoch, so ``History.eta[e]`` is the η that epoch e was trained with.
+
+    fit(net, X, y, validation_data=(X_val, y_val),
+        callbacks=[HalveOnPlateau(patience=10, max_halvings=7)])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .train import Callback, Run
+
+__all__ = ["EarlyStopping", "HalveOnPlateau", "StepDecay", "InverseScaling"]
+
+# What each monitored quantity means: is larger better?
+_MONITORS = {"val_cost": False, "val_accuracy": True, "cost": False}
+
+
+class _Plateau:
+    """Tracks the best value of one History entry and the epochs since it improved."""
+
+    def __init__(self, monitor: str, min_delta: float):
+        if monitor not in _MONITORS:
+            raise ValueError(f"cannot monitor {monitor!r}; choose one of {', '.join(_MONITORS)}")
+        if not np.isfinite(min_delta) or min_delta < 0:
+            raise ValueError(f"min_delta must be a finite number ≥ 0, got {min_delta}")
+        self.monitor = monitor
+        self.min_delta = float(min_delta)
+        self.reset()
+
+    def reset(self) -> None:
+        self.best: float | None = None
+        self.best_epoch = 0  # epochs completed when the best value was seen
+        self.wait = 0  # epochs since the last improvement
+
+    def update(self, run: Run) -> bool:
+        """Read the latest epoch's value; True when it improved on the best by > min_delta."""
+        value = getattr(run.history, self.monitor)[-1]
+        if value is None:
+            raise ValueError(f"{self.monitor} was not recorded: pass validation_data to fit to monitor it")
+        sign = -1.0 if _MONITORS[self.monitor] else 1.0  # compare as "smaller is better"
+        if self.best is None or sign * value < sign * self.best - self.min_delta:
+            self.best, self.best_epoch, self.wait = float(value), run.epoch, 0
+            return True
+        self.wait += 1
+        return False
+
+
+def _check_int(value, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer ≥ {minimum}, got {value!r}")
+    return int(value)
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs.
+
+    ``monitor`` is ``"val_cost"`` (smaller is better) or ``"val_accuracy"``
+    (larger is better), both recorded by ``fit`` when it has validation data.
+    With ``restore_best`` the weights of the best epoch are put back at the end
+    of training, in place, whether training stopped early or ran out of epochs.
+
+    Attributes
+    ----------
+    best, best_epoch : the best value seen, and the epoch (1-based) it was seen after.
+    stopped_epoch : the epoch after which training was stopped, or None.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_cost",
+        patience: int = 10,
+        min_delta: float = 0.0,
+        restore_best: bool = True,
+    ):
+        self._plateau = _Plateau(monitor, min_delta)
+        self.patience = _check_int(patience, "patience", 1)
+        self.restore_best = bool(restore_best)
+        self.stopped_epoch: int | None = None
+        self._best_params: list[np.ndarray] | None = None
+
+    @property
+    def best(self) -> float | None:
+        return self._plateau.best
+
+    @property
+    def best_epoch(self) -> int:
+        return self._plateau.best_epoch
+
+    def on_train_begin(self, run: Run) -> None:
+        self._plateau.reset()
+        self.stopped_epoch = None
+        self._best_params = None
+
+    def on_epoch_end(self, run: Run) -> None:
+        if self._plateau.update(run):
+            if self.restore_best:
+                self._best_params = [p.copy() for p in run.net.params]
+        elif self._plateau.wait >= self.patience:
+            run.stop = True
+            self.stopped_epoch = run.epoch
+
+    def on_train_end(self, run: Run) -> None:
+        if self.restore_best and self._best_params is not None and self.best_epoch != run.epoch:
+            for p, best in zip(run.net.params, self._best_params, strict=True):
+                p[...] = best  # in place: the optimizer holds references to these arrays
+
+
+class HalveOnPlateau(Callback):
+    """Nielsen's schedule: halve η after ``patience`` epochs without improvement.
+
+    η → η/2 each time ``monitor`` has not improved for ``patience`` epochs; the
+    count starts again after every halving. Once η has been halved
+    ``max_halvings`` times (K), the next plateau ends training, so the smallest
+    η trained with is η_0 / 2^K. Nielsen stops when η reaches η_0/128, that is
+    ``max_halvings=6``.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_accuracy",
+        patience: int = 10,
+        max_halvings: int = 7,
+        min_delta: float = 0.0,
+    ):
+        self._plateau = _Plateau(monitor, min_delta)
+        self.patience = _check_int(patience, "patience", 1)
+        self.max_halvings = _check_int(max_halvings, "max_halvings", 0)
+        self.halvings = 0
+
+    def on_train_begin(self, run: Run) -> None:
+        self._plateau.reset()
+        self.halvings = 0
+
+    def on_epoch_end(self, run: Run) -> None:
+        if self._plateau.update(run) or self._plateau.wait < self.patience:
+            return
+        if self.halvings == self.max_halvings:
+            run.stop = True
+            return
+        run.optimizer.eta /= 2
+        self.halvings += 1
+        self._plateau.wait = 0
+
+
+class _Schedule(Callback):
+    """η as a function of the epochs completed, t; η_0 is the optimizer's η when training begins."""
+
+    def __init__(self, eta0: float | None = None):
+        if eta0 is not None and (not np.isfinite(eta0) or eta0 <= 0):
+            raise ValueError(f"eta0 must be a positive number, got {eta0}")
+        self.eta0 = eta0
+
+    def on_train_begin(self, run: Run) -> None:
+        if self.eta0 is None:
+            self.eta0 = run.optimizer.eta
+
+    def on_epoch_begin(self, run: Run) -> None:
+        run.optimizer.eta = float(self.eta(run.epoch))
+
+    def eta(self, t: int) -> float:
+        raise NotImplementedError
+
+
+class StepDecay(_Schedule):
+    """η_t = η_0 · factor^⌊t / step⌋: multiply η by ``factor`` every ``step`` epochs."""
+
+    def __init__(self, step: int = 10, factor: float = 0.5, eta0: float | None = None):
+        super().__init__(eta0)
+        self.step = _check_int(step, "step", 1)
+        if not 0 < factor < 1:
+            raise ValueError(f"factor must be in (0, 1), got {factor}")
+        self.factor = float(factor)
+
+    def eta(self, t: int) -> float:
+        return self.eta0 * self.factor ** (t // self.step)
+
+
+class InverseScaling(_Schedule):
+    """η_t = η_0 / (1 + decay·t)^power, with t the epochs completed.
+
+    ``power=1`` (the default) is the classic 1/t decay, η halving once
+    decay·t = 1. ``decay=1, power=0.5`` is scikit-learn's ``invscaling`` rule
+    η_0 / (t + 1)^power_t, with t counted in epochs rather than in samples.
+    """
+
+    def __init__(self, decay: float = 0.1, power: float = 1.0, eta0: float | None = None):
+        super().__init__(eta0)
+        if not np.isfinite(decay) or decay <= 0:
+            raise ValueError(f"decay must be a positive number, got {decay}")
+        if not np.isfinite(power) or power <= 0:
+            raise ValueError(f"power must be a positive number, got {power}")
+        self.decay, self.power = float(decay), float(power)
+
+    def eta(self, t: int) -> float:
+        return self.eta0 / (1 + self.decay * t) ** self.power
