@@ -116,7 +116,7 @@ class Network:
     def _layer_activations(self, hidden, output) -> list[Activation]:
         n_hidden = len(self.sizes) - 2
         if isinstance(hidden, (str, Activation)):
-            hidden = [hidden] * n_hidden
+            hidden = [activations.get(hidden)] * n_hidden  # checked even with no hidden layer
         hidden = [activations.get(h) for h in hidden]
         if len(hidden) != n_hidden:
             raise ValueError(f"got {len(hidden)} hidden activations for {n_hidden} hidden layers")

@@ -1,0 +1,72 @@
+import warnings
+
+import numpy as np
+import pytest
+
+from nablanet import activations
+
+ELEMENTWISE = ["sigmoid", "tanh", "relu", "leaky_relu", "identity"]
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_prime_matches_finite_differences(name):
+    act = activations.get(name)
+    z = np.random.default_rng(0).normal(size=(5, 7))
+    z[np.abs(z) < 1e-3] = 0.5  # stay off ReLU's kink
+    eps = 1e-6
+    numeric = (act.fn(z + eps) - act.fn(z - eps)) / (2 * eps)
+    np.testing.assert_allclose(act.prime(z, act.fn(z)), numeric, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_backward_is_g_times_prime(name):
+    act = activations.get(name)
+    rng = np.random.default_rng(1)
+    z, g = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    a = act.fn(z)
+    np.testing.assert_allclose(act.backward(z, a, g), g * act.prime(z, a), rtol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_and_softmax_are_finite_without_warnings_at_extremes(dtype):
+    z = np.array([[-1000.0, -100.0, 0.0, 100.0, 1000.0]], dtype=dtype).T
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = activations.Sigmoid().fn(z)
+        p = activations.Softmax().fn(z)
+        p2 = activations.Softmax().fn(np.full((3, 2), 1e4, dtype=dtype))
+    assert s.dtype == dtype and p.dtype == dtype
+    assert np.isfinite(s).all() and np.isfinite(p).all() and np.isfinite(p2).all()
+    assert s[0, 0] == 0 and s[-1, 0] == 1 and s[2, 0] == 0.5
+    np.testing.assert_allclose(p.sum(axis=0), 1, rtol=1e-6)
+    np.testing.assert_allclose(p2, 1 / 3, rtol=1e-6)
+
+
+def test_sigmoid_prime_uses_the_stored_activation():
+    """σ' is taken from a = σ(z): passing a different a changes the answer."""
+    z = np.zeros((1, 1))
+    assert activations.Sigmoid().prime(z, np.full((1, 1), 0.5))[0, 0] == 0.25
+    assert activations.Sigmoid().prime(z, np.full((1, 1), 0.9))[0, 0] == pytest.approx(0.09)
+
+
+def test_softmax_columns_are_distributions():
+    z = np.random.default_rng(2).normal(size=(6, 4))
+    a = activations.Softmax().fn(z)
+    np.testing.assert_allclose(a.sum(axis=0), 1)
+    assert (a > 0).all()
+
+
+def test_get_by_name_alias_and_object():
+    assert isinstance(activations.get("ReLU"), activations.ReLU)
+    assert isinstance(activations.get("logistic"), activations.Sigmoid)
+    leaky = activations.LeakyReLU(0.2)
+    assert activations.get(leaky) is leaky
+
+
+def test_unknown_activation_lists_the_choices():
+    with pytest.raises(ValueError, match="unknown activation 'swish'.*relu"):
+        activations.get("swish")
+    with pytest.raises(TypeError):
+        activations.get(3)
+    with pytest.raises(ValueError, match="alpha"):
+        activations.LeakyReLU(1.5)

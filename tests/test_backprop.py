@@ -1,0 +1,175 @@
+"""Backprop against finite differences, and the batched path against the per-example one."""
+
+import itertools
+import zlib
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import nablanet as nn
+from nablanet import activations, costs
+from nablanet.backprop import backprop, backprop_reference, backprop_single, backward, forward
+
+from .helpers import numerical_gradient, random_targets, relative_error
+
+HIDDEN = ["sigmoid", "tanh", "relu", "leaky_relu", "identity"]
+OUTPUTS_FOR = {  # every output activation that makes sense with each cost
+    "quadratic": ["sigmoid", "tanh", "relu", "leaky_relu", "identity", "softmax"],
+    "quadratic_nohalf": ["sigmoid", "tanh", "relu", "leaky_relu", "identity", "softmax"],
+    "binary_cross_entropy": ["sigmoid", "softmax"],
+    "cross_entropy": ["softmax", "sigmoid"],
+}
+INITS = ["standard", "scaled", "he", "glorot"]
+COMBINATIONS = [
+    (hidden, output, cost, init)
+    for cost, outputs in OUTPUTS_FOR.items()
+    for hidden, output, init in itertools.product(HIDDEN, outputs, INITS)
+]
+
+
+def off_kinks(net, rng):
+    """Nudge zero biases (He, Glorot) so that no z sits exactly on ReLU's kink at 0,
+    where the central difference straddles two slopes."""
+    for b in net.b:
+        b += rng.uniform(0.05, 0.2, b.shape) * rng.choice([-1, 1], b.shape)
+
+
+def make_cost(name):
+    return costs.Quadratic(half=False) if name == "quadratic_nohalf" else name
+
+
+@pytest.mark.parametrize("hidden,output,cost,init", COMBINATIONS)
+def test_backprop_matches_central_differences(hidden, output, cost, init):
+    rng = np.random.default_rng(zlib.crc32(f"{hidden} {output} {cost} {init}".encode()))
+    net = nn.Network([3, 4, 3], hidden, output, make_cost(cost), init, dtype=np.float64, seed=rng)
+    off_kinks(net, rng)
+    x = rng.normal(size=(3, 5))
+    y = random_targets(net, 5, rng)
+    nabla_b, nabla_w = backprop(net, x, y)
+    num_b, num_w = numerical_gradient(net, x, y)
+    assert relative_error(nabla_b + nabla_w, num_b + num_w) <= 1e-6
+
+
+@st.composite
+def networks(draw):
+    depth = draw(st.integers(1, 5))  # layers with weights
+    sizes = draw(st.lists(st.integers(1, 16), min_size=depth + 1, max_size=depth + 1))
+    cost = draw(st.sampled_from(list(OUTPUTS_FOR)))
+    outputs = [o for o in OUTPUTS_FOR[cost] if not (o == "softmax" and sizes[-1] < 2)]
+    if not outputs:
+        sizes[-1] = 2
+        outputs = OUTPUTS_FOR[cost]
+    hidden = [draw(st.sampled_from(HIDDEN)) for _ in range(depth - 1)]
+    net = nn.Network(
+        sizes,
+        hidden,
+        draw(st.sampled_from(outputs)),
+        make_cost(cost),
+        draw(st.sampled_from(["scaled", "glorot", "he"])),
+        dtype=np.float64,
+        seed=draw(st.integers(0, 2**32 - 1)),
+    )
+    m = draw(st.integers(1, 6))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    off_kinks(net, rng)
+    return net, rng.normal(size=(sizes[0], m)), random_targets(net, m, rng)
+
+
+@settings(max_examples=60)
+@given(networks())
+def test_backprop_matches_finite_differences_on_random_architectures(case):
+    net, x, y = case
+    nabla_b, nabla_w = backprop(net, x, y)
+    num_b, num_w = numerical_gradient(net, x, y)
+    assert relative_error(nabla_b + nabla_w, num_b + num_w) <= 1e-6
+
+
+@settings(max_examples=60)
+@given(networks())
+def test_batched_backprop_equals_mean_of_per_example_reference(case):
+    net, x, y = case
+    got = sum(backprop(net, x, y), [])
+    want = sum(backprop_reference(net, x, y), [])
+    for g, w in zip(got, want):
+        assert g.shape == w.shape
+        np.testing.assert_allclose(g, w, rtol=0, atol=1e-12)
+
+
+def test_single_example_matches_a_batch_of_one():
+    net = nn.Network([4, 5, 3], "tanh", "softmax", "cross_entropy", dtype=np.float64, seed=3)
+    x = np.array([0.1, -0.2, 0.3, 0.4])
+    y = np.array([0.0, 1.0, 0.0])
+    single = sum(backprop_single(net, x, y), [])
+    batch = sum(backprop(net, x.reshape(-1, 1), y.reshape(-1, 1)), [])
+    for s, b in zip(single, batch):
+        np.testing.assert_allclose(s, b, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "cost,output", [("cross_entropy", "softmax"), ("binary_cross_entropy", "sigmoid")]
+)
+def test_canonical_shortcut_equals_generic_bp1_product(cost, output):
+    """δ^L = a − y (the shortcut) equals ∇_a C ⊙ σ'(z^L) computed the long way."""
+    rng = np.random.default_rng(0)
+    net = nn.Network([3, 4, 5], "sigmoid", output, cost, dtype=np.float64, seed=1)
+    x = rng.normal(size=(3, 7))
+    y = random_targets(net, 7, rng)
+    z, a = forward(net, x)
+    shortcut = net.cost.delta(z[-1], a[-1], y, net.activations[-1])
+    generic = costs.Cost.delta(net.cost, z[-1], a[-1], y, net.activations[-1])
+    np.testing.assert_allclose(shortcut, a[-1] - y, rtol=0, atol=0)
+    np.testing.assert_allclose(generic, shortcut, rtol=1e-10, atol=1e-12)
+
+
+def test_generic_softmax_jacobian_matches_finite_differences():
+    rng = np.random.default_rng(2)
+    z = rng.normal(size=(4, 3))
+    g = rng.normal(size=(4, 3))
+    sm = activations.Softmax()
+    got = sm.backward(z, sm.fn(z), g)
+    eps = 1e-6
+    want = np.zeros_like(z)
+    for j in range(4):
+        dz = np.zeros_like(z)
+        dz[j] = eps
+        want[j] = ((sm.fn(z + dz) - sm.fn(z - dz)) / (2 * eps) * g).sum(axis=0)
+    np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-9)
+
+
+def test_sample_weights_scale_each_examples_share():
+    """Weight 2 on one example equals that example appearing twice."""
+    rng = np.random.default_rng(4)
+    net = nn.Network([2, 3, 2], "tanh", cost="cross_entropy", dtype=np.float64, seed=5)
+    x = rng.normal(size=(2, 3))
+    y = random_targets(net, 3, rng)
+    z, a = forward(net, x)
+    weighted = sum(backward(net, z, a, y, weight=np.array([2.0, 1.0, 1.0]) * 3 / 4), [])
+    x2, y2 = np.column_stack([x, x[:, :1]]), np.column_stack([y, y[:, :1]])
+    repeated = sum(backprop(net, x2, y2), [])
+    for w, r in zip(weighted, repeated):
+        np.testing.assert_allclose(w, r, rtol=1e-12, atol=1e-14)
+
+
+def test_float32_gradients_are_float32_and_close_to_float64():
+    net64 = nn.Network([5, 6, 3], "sigmoid", cost="cross_entropy", dtype=np.float64, seed=0)
+    net32 = net64.copy()
+    net32.dtype = np.dtype(np.float32)
+    net32.W = [W.astype(np.float32) for W in net64.W]
+    net32.b = [b.astype(np.float32) for b in net64.b]
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(5, 8))
+    y = random_targets(net64, 8, rng)
+    g32 = sum(backprop(net32, x.astype(np.float32), y.astype(np.float32)), [])
+    g64 = sum(backprop(net64, x, y), [])
+    assert all(g.dtype == np.float32 for g in g32)
+    assert relative_error(g32, g64) < 1e-5
+
+
+def test_each_bp_equation_is_tagged_in_backward():
+    import inspect
+
+    source = inspect.getsource(backward)
+    for tag in ("# BP1", "# BP2", "# BP3", "# BP4"):
+        assert source.count(tag) == 1, tag

@@ -1,0 +1,135 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import nablanet as nn
+from nablanet import activations, initializers
+
+
+def test_shapes_follow_the_seeds_orientation():
+    net = nn.Network([784, 30, 10])
+    assert [W.shape for W in net.W] == [(30, 784), (10, 30)]
+    assert [b.shape for b in net.b] == [(30,), (10,)]
+    assert net.n_params == 23860
+    assert all(W.dtype == np.float32 for W in net.W)
+    assert net.L == 2
+
+
+def test_activation_per_layer_and_default_outputs():
+    net = nn.Network([3, 4, 5, 2], ["relu", "tanh"], cost="cross_entropy")
+    assert [a.name for a in net.activations] == ["relu", "tanh", "softmax"]
+    assert nn.Network([3, 2]).activations[-1].name == "sigmoid"
+
+
+@pytest.mark.parametrize("init", initializers.names())
+def test_initialisation_is_seeded_and_reproducible(init):
+    a, b = nn.Network([5, 4, 3], init=init, seed=7), nn.Network([5, 4, 3], init=init, seed=7)
+    c = nn.Network([5, 4, 3], init=init, seed=8)
+    assert all(np.array_equal(x, y) for x, y in zip(a.W + a.b, b.W + b.b))
+    assert not np.array_equal(a.W[0], c.W[0])
+
+
+def test_initialisation_scales():
+    rng = np.random.default_rng(0)
+    W, _ = initializers.scaled(400, 400, rng)
+    assert np.std(W) == pytest.approx(1 / 20, rel=0.05)
+    W, b = initializers.he(400, 400, rng)
+    assert np.std(W) == pytest.approx(np.sqrt(2 / 400), rel=0.05) and not b.any()
+    W, _ = initializers.glorot(300, 500, rng)
+    assert np.abs(W).max() <= np.sqrt(6 / 800)
+
+
+def test_feedforward_predict_and_evaluate():
+    net = nn.Network([2, 3, 2], cost="cross_entropy", seed=0)
+    X = np.array([[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]])
+    out = net.feedforward(X)
+    assert out.shape == (3, 2) and out.dtype == np.float32
+    np.testing.assert_allclose(out.sum(axis=1), 1, rtol=1e-6)
+    np.testing.assert_array_equal(net.predict(X), out.argmax(axis=1))
+    ev = net.evaluate(X, net.predict(X))
+    assert ev.accuracy == 1.0 and ev.cost > 0
+    np.testing.assert_array_equal(net.predict_proba(X), out)
+
+
+def test_single_output_predicts_by_threshold_and_regression_has_no_accuracy():
+    net = nn.Network([2, 1], output="sigmoid", seed=0)
+    X = np.array([[10.0, 10.0], [-10.0, -10.0]])
+    a = net.feedforward(X)[:, 0]
+    np.testing.assert_array_equal(net.predict(X), (a >= 0.5).astype(int))
+    reg = nn.Network([2, 1], output="identity", seed=0)
+    assert reg.evaluate(X, [0.3, 2.5]).accuracy is None
+    with pytest.raises(ValueError, match="predict_proba needs"):
+        reg.predict_proba(X)
+
+
+BAD_NETWORKS = [
+    (dict(sizes=[3]), ValueError, "at least 2 layer sizes"),
+    (dict(sizes=[3, 0, 2]), ValueError, r"sizes\[1\] is 0"),
+    (dict(sizes=[3, 2.5]), ValueError, "integers"),
+    (dict(sizes=[3, 2], dtype=np.float16), ValueError, "float32 or float64"),
+    (dict(sizes=[3, 2], dtype="int32"), ValueError, "float32 or float64"),
+    (dict(sizes=[3, 2], activation="swish"), ValueError, "unknown activation"),
+    (dict(sizes=[3, 2], cost="hinge"), ValueError, "unknown cost"),
+    (dict(sizes=[3, 2], init="zeros"), ValueError, "unknown init"),
+    (dict(sizes=[3, 4, 2], activation="softmax"), ValueError, "only be used on the output layer"),
+    (dict(sizes=[3, 4, 4, 2], activation=["relu"]), ValueError, "1 hidden activations for 2"),
+    (dict(sizes=[3, 1], output="softmax"), ValueError, "at least 2 output"),
+    (dict(sizes=[3, 2], output="relu", cost="cross_entropy"), ValueError, "outputs in"),
+]
+
+
+@pytest.mark.parametrize("kwargs,error,match", BAD_NETWORKS)
+def test_bad_configuration_is_a_clear_error(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        nn.Network(**kwargs)
+
+
+def test_bad_inputs_are_clear_errors():
+    net = nn.Network([4, 3, 3], cost="cross_entropy", seed=0)
+    X = np.zeros((5, 4))
+    with pytest.raises(ValueError, match="X has 3 features; the network expects 4"):
+        net.predict(np.zeros((5, 3)))
+    with pytest.raises(ValueError, match="1-D"):
+        net.predict(np.zeros(4))
+    with pytest.raises(ValueError, match="empty"):
+        net.predict(np.zeros((0, 4)))
+    bad = X.copy()
+    bad[2, 1] = np.nan
+    with pytest.raises(ValueError, match=r"NaN or inf \(first at index \[2, 1\]\)"):
+        net.predict(bad)
+    with pytest.raises(ValueError, match=r"y\[1\] = 3 is out of range"):
+        net.evaluate(X, [0, 3, 1, 1, 0])
+    with pytest.raises(ValueError, match="y has 4 examples; X has 5"):
+        net.evaluate(X, [0, 1, 1, 0])
+    with pytest.raises(ValueError, match=r"expected \(5,\) integer labels or \(5, 3\)"):
+        net.evaluate(X, np.zeros((5, 2)))
+    with pytest.raises(ValueError, match="non-integer"):
+        net.evaluate(X, [0, 1.5, 1, 1, 0])
+    with pytest.raises(ValueError, match="NaN or inf"):
+        net.evaluate(X, np.full((5, 3), np.inf))
+    with pytest.raises(TypeError, match="numeric"):
+        net.predict(np.array([["a"] * 4]))
+
+
+def test_copy_is_deep():
+    net = nn.Network([2, 2], seed=0)
+    twin = net.copy()
+    twin.W[0] += 1
+    assert not np.array_equal(net.W[0], twin.W[0])
+
+
+def test_custom_activation_object_is_accepted():
+    net = nn.Network([2, 3, 2], activation=activations.LeakyReLU(0.3))
+    assert net.activations[0].alpha == 0.3
+
+
+def test_import_needs_numpy_only():
+    code = (
+        "import sys, nablanet, nablanet.network, nablanet.train, nablanet.backprop;"
+        "bad = [m for m in ('matplotlib', 'sklearn', 'rich', 'mpi4py', 'torch') if m in sys.modules];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

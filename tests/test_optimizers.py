@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+
+from nablanet import optimizers
+
+
+def params_and_grads():
+    return [np.array([1.0, -2.0]), np.array([[0.5]])], [np.array([0.1, 0.2]), np.array([[-1.0]])]
+
+
+def test_sgd_rule():
+    p, g = params_and_grads()
+    optimizers.SGD(0.5).step(p, g)
+    np.testing.assert_allclose(p[0], [0.95, -2.1])
+    np.testing.assert_allclose(p[1], [[1.0]])
+
+
+def test_momentum_rule_over_two_steps():
+    p, g = params_and_grads()
+    opt = optimizers.Momentum(0.5, mu=0.9)
+    opt.step(p, g)  # v = −0.05, p = 0.95
+    opt.step(p, g)  # v = 0.9·(−0.05) − 0.05 = −0.095, p = 0.855
+    assert p[0][0] == pytest.approx(0.855)
+    assert opt.v[0][0] == pytest.approx(-0.095)
+
+
+def test_adam_matches_the_textbook_form():
+    p, g = params_and_grads()
+    opt = optimizers.Adam(0.1)
+    want = p[0].copy()
+    m = s = np.zeros(2)
+    for t in (1, 2, 3):
+        m = 0.9 * m + 0.1 * g[0]
+        s = 0.999 * s + 0.001 * g[0] ** 2
+        want = want - 0.1 * (m / (1 - 0.9**t)) / (np.sqrt(s / (1 - 0.999**t)) + 1e-8)
+        opt.step(p, g)
+    np.testing.assert_allclose(p[0], want, rtol=1e-12)
+    assert opt.t == 3
+
+
+def test_state_dict_round_trip_continues_identically():
+    p1, g = params_and_grads()
+    a = optimizers.Adam(0.1)
+    a.step(p1, g)
+    b = optimizers.Adam(0.5)
+    b.load_state_dict(a.state_dict())
+    p2 = [x.copy() for x in p1]
+    a.step(p1, g)
+    b.step(p2, g)
+    for x, y in zip(p1, p2):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_bad_hyperparameters():
+    with pytest.raises(ValueError, match="eta"):
+        optimizers.SGD(0)
+    with pytest.raises(ValueError, match="mu"):
+        optimizers.Momentum(0.1, mu=1.0)
+    with pytest.raises(ValueError, match="beta2"):
+        optimizers.Adam(beta2=1.5)
+    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'"):
+        optimizers.get("rmsprop", eta=0.1)
+    assert isinstance(optimizers.get("momentum", eta=0.1, mu=0.5), optimizers.Momentum)
