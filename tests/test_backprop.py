@@ -107,9 +107,7 @@ def test_single_example_matches_a_batch_of_one():
         np.testing.assert_allclose(s, b, rtol=0, atol=1e-15)
 
 
-@pytest.mark.parametrize(
-    "cost,output", [("cross_entropy", "softmax"), ("binary_cross_entropy", "sigmoid")]
-)
+@pytest.mark.parametrize("cost,output", [("cross_entropy", "softmax"), ("binary_cross_entropy", "sigmoid")])
 def test_canonical_shortcut_equals_generic_bp1_product(cost, output):
     """δ^L = a − y (the shortcut) equals ∇_a C ⊙ σ'(z^L) computed the long way."""
     rng = np.random.default_rng(0)

@@ -23,7 +23,8 @@ def test_one_sgd_step_on_a_2_2_1_network_matches_hand_computation():
     np.testing.assert_allclose(net.W[1], [[0.5152137271473191, 0.6185167850132429]], rtol=1e-12)
     np.testing.assert_allclose(net.b[1], [0.32356319763412733], rtol=1e-12)
     np.testing.assert_allclose(
-        net.W[0], [[0.10269544413672697, 0.20539088827345395], [0.3023793885458151, 0.40475877709163016]],
+        net.W[0],
+        [[0.10269544413672697, 0.20539088827345395], [0.3023793885458151, 0.40475877709163016]],
         rtol=1e-12,
     )
     np.testing.assert_allclose(net.b[0], [0.10269544413672697, 0.20237938854581508], rtol=1e-12)
@@ -56,8 +57,9 @@ def test_learns_xor():
 def test_learns_two_moons_to_97_percent():
     X, y = make_moons(1500, noise=0.1, random_state=0)
     net = nn.Network([2, 32, 32, 2], "relu", cost="cross_entropy", init="he", seed=1)
-    history = net.fit(X[:1000], y[:1000], epochs=40, batch_size=16, eta=0.1, seed=2,
-                      validation_data=(X[1000:], y[1000:]))
+    history = net.fit(
+        X[:1000], y[:1000], epochs=40, batch_size=16, eta=0.1, seed=2, validation_data=(X[1000:], y[1000:])
+    )
     assert net.evaluate(X[1000:], y[1000:]).accuracy >= 0.97
     assert history.cost[-1] < history.cost[0]
 
@@ -133,8 +135,16 @@ def test_callbacks_see_every_step_and_can_stop():
     h = nn.Network([2, 3, 2], cost="cross_entropy", seed=0).fit(
         X, y, epochs=5, batch_size=10, eta=0.1, callbacks=[rec]
     )
-    assert rec.events == [("begin", 0), ("batch", 1), ("batch", 2), ("batch", 3), ("end", 1),
-                          ("begin", 1), ("batch", 1), ("batch", 2)]
+    assert rec.events == [
+        ("begin", 0),
+        ("batch", 1),
+        ("batch", 2),
+        ("batch", 3),
+        ("end", 1),
+        ("begin", 1),
+        ("batch", 1),
+        ("batch", 2),
+    ]
     assert len(h) == 1
 
 
