@@ -15,7 +15,6 @@ history = net.fit(
     X_train, y_train, epochs=40, batch_size=20, eta=0.1, seed=2, validation_data=(X_test, y_test)
 )
 for epoch in range(0, len(history), 10):
-    print(
-        f"epoch {epoch + 1:2d}  cost {history.cost[epoch]:.4f}  test accuracy {history.val_accuracy[epoch]:.3f}"
-    )
+    cost, accuracy = history.cost[epoch], history.val_accuracy[epoch]
+    print(f"epoch {epoch + 1:2d}  cost {cost:.4f}  test accuracy {accuracy:.3f}")
 print(f"final test accuracy: {net.evaluate(X_test, y_test).accuracy:.3f}")
