@@ -1,0 +1,124 @@
+"""The plots draw the numbers they are given, and save as PNG or SVG."""
+
+import numpy as np
+import pytest
+
+import nablanet as nn
+from nablanet import plots
+
+pytest.importorskip("matplotlib")
+
+
+@pytest.fixture(scope="module")
+def trained():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 2))
+    y = (X[:, 0] > 0.3 * X[:, 1]).astype(int)
+    net = nn.Network([2, 6, 5, 2], activation=["tanh", "relu"], cost="cross_entropy", init="scaled", seed=0)
+    history = nn.fit(
+        net, X[:90], y[:90], epochs=4, batch_size=10, eta=0.5, seed=0,
+        validation_data=(X[90:], y[90:]), monitor=True,
+    )  # fmt: skip
+    return net, history, X, y
+
+
+def lines(ax):
+    return {line.get_label(): line.get_ydata() for line in ax.get_lines()}
+
+
+def test_curves_draw_cost_and_accuracy(trained):
+    _, history, _, _ = trained
+    fig = plots.curves(history)
+    cost_ax, acc_ax = fig.axes
+    drawn = lines(cost_ax)
+    np.testing.assert_allclose(drawn["training"], history.cost)
+    np.testing.assert_allclose(drawn["validation"], history.val_cost)
+    np.testing.assert_allclose(lines(acc_ax)["validation"], 100 * np.array(history.val_accuracy))
+
+
+def test_curves_without_validation_have_one_panel():
+    history = nn.History(cost=[1.0, 0.5], val_cost=[None, None], val_accuracy=[None, None])
+    fig = plots.curves(history)
+    assert len(fig.axes) == 1 and list(lines(fig.axes[0])) == ["training"]
+
+
+def test_layers_is_log_scale_with_one_line_per_layer_from_epoch_0(trained):
+    _, history, _, _ = trained
+    (ax,) = plots.layers(history).axes
+    assert ax.get_yscale() == "log"
+    drawn = lines(ax)
+    assert list(drawn) == ["layer 1 (tanh)", "layer 2 (relu)", "layer 3 (softmax)"]
+    want = [layers[1]["grad_w_norm"] for layers in history.layers]
+    np.testing.assert_allclose(drawn["layer 2 (relu)"], want)
+    np.testing.assert_array_equal(ax.get_lines()[0].get_xdata(), [0, 1, 2, 3, 4])
+
+
+def test_saturation_draws_saturated_tanh_and_dead_relu(trained):
+    _, history, _, _ = trained
+    drawn = lines(plots.saturation(history).axes[0])
+    assert list(drawn) == ["layer 1 (tanh): saturated", "layer 2 (relu): dead"]
+    np.testing.assert_allclose(drawn["layer 2 (relu): dead"], [100 * ls[1]["dead"] for ls in history.layers])
+
+
+def test_history_plots_say_what_is_missing():
+    with pytest.raises(ValueError, match="the history is empty"):
+        plots.curves(nn.History())
+    with pytest.raises(ValueError, match=r"not recorded: train with monitor=True \(--monitor\)"):
+        plots.layers(nn.History(cost=[1.0], val_cost=[None], val_accuracy=[None]))
+
+
+def test_weight_and_activation_histograms_count_every_value(trained):
+    net, _, X, _ = trained
+    fig = plots.weights(net)
+    assert [sum(p.get_height() for p in ax.patches) for ax in fig.axes] == [W.size for W in net.W]
+    fig = plots.activations(net, X[:50])
+    assert [sum(p.get_height() for p in ax.patches) for ax in fig.axes] == [6 * 50, 5 * 50, 2 * 50]
+
+
+def test_confusion_matrix_counts():
+    fig = plots.confusion([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 0, 2], n_classes=3)
+    counts = fig.axes[0].images[0].get_array()
+    np.testing.assert_array_equal(counts, [[1, 1, 0], [0, 1, 0], [1, 0, 2]])
+    assert "accuracy 66.7%" in fig.axes[0].get_title()
+
+
+def test_misclassified_shows_only_the_wrong_ones_with_both_labels():
+    X = np.arange(5 * 6).reshape(5, 6) / 30
+    fig = plots.misclassified(X, np.array([1, 2, 3, 4, 5]), np.array([1, 0, 3, 0, 5]), image_shape=(2, 3))
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in shown] == ["2 → 0", "4 → 0"]
+    np.testing.assert_array_equal(shown[1].images[0].get_array(), X[3].reshape(2, 3))
+    with pytest.raises(ValueError, match=r"image_shape \(4, 4\) does not hold the 6 input features"):
+        plots.misclassified(X, [0] * 5, [1] * 5, image_shape=(4, 4))
+
+
+def test_boundary_regions_are_the_networks_predictions(trained):
+    net, _, X, y = trained
+    fig = plots.boundary(net, X, y, resolution=30)
+    ax = fig.axes[0]
+    points = ax.collections[-1]
+    np.testing.assert_allclose(points.get_offsets(), X.astype(np.float32))
+    np.testing.assert_array_equal(points.get_array(), y)  # coloured by the true class
+    assert ax.get_title() == "Decision boundary"
+    with pytest.raises(ValueError, match="needs a network with 2 inputs; this one has 3"):
+        plots.boundary(nn.Network([3, 2]), np.zeros((4, 3)), [0, 1, 0, 1])
+
+
+def test_save_png_and_svg(tmp_path, trained):
+    _, history, _, _ = trained
+    fig = plots.curves(history)
+    png = plots.save(fig, tmp_path / "c.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = plots.save(fig, tmp_path / "c.svg").read_text()
+    assert svg.startswith("<?xml") and "<svg" in svg and "http://www.w3.org" in svg
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.png", "c.svg"]  # no temporary left
+    assert plots.to_bytes(fig, "svg") == plots.to_bytes(fig, "svg")  # no date stamp
+
+
+def test_save_refuses_a_bad_name_or_missing_directory(tmp_path, trained):
+    _, history, _, _ = trained
+    fig = plots.curves(history)
+    with pytest.raises(ValueError, match=r"'c.pdf': the name must end in .png or .svg"):
+        plots.save(fig, tmp_path / "c.pdf")
+    with pytest.raises(FileNotFoundError, match="directory .*nope' does not exist"):
+        plots.save(fig, tmp_path / "nope" / "c.png")
