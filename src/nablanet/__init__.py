@@ -5,6 +5,8 @@ mini-batch at once, with the per-example teaching path beside them.
 """
 
 from .backprop import backprop, backprop_reference, backprop_single
+from .datasets import DatasetError
+from .files import ModelFileError, load
 from .network import Evaluation, Network
 from .optimizers import SGD, Adam, Momentum
 from .train import Callback, History, fit
@@ -23,5 +25,8 @@ __all__ = [
     "SGD",
     "Momentum",
     "Adam",
+    "load",
+    "DatasetError",
+    "ModelFileError",
     "__version__",
 ]

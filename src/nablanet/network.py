@@ -258,6 +258,12 @@ class Network:
 
         return fit(self, X, y, **kwargs)
 
+    def save(self, path, **kwargs: Any):
+        """Write this network to a model file; see ``nablanet.files.save``."""
+        from .files import save
+
+        return save(self, path, **kwargs)
+
     def gradient(self, X: Any, y: Any):
         """(nabla_b, nabla_w) of the mean cost over rows of X; the public face of backprop."""
         from .backprop import backprop
