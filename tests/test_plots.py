@@ -122,3 +122,15 @@ def test_save_refuses_a_bad_name_or_missing_directory(tmp_path, trained):
         plots.save(fig, tmp_path / "c.pdf")
     with pytest.raises(FileNotFoundError, match="directory .*nope' does not exist"):
         plots.save(fig, tmp_path / "nope" / "c.png")
+
+
+def test_histograms_of_chosen_layers(trained):
+    net, _, X, _ = trained
+    fig = plots.weights(net, layers=2)
+    assert len(fig.axes) == 1 and sum(p.get_height() for p in fig.axes[0].patches) == net.W[1].size
+    assert [ax.get_title() for ax in plots.activations(net, X, layers=[3, 1]).axes] == [
+        "$a^{3}$ (softmax)",
+        "$a^{1}$ (tanh)",
+    ]
+    with pytest.raises(ValueError, match="layer 4 does not exist: layers are numbered 1 to 3"):
+        plots.weights(net, layers=4)

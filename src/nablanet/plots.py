@@ -146,18 +146,30 @@ def _histograms(arrays: list[np.ndarray], titles: list[str], xlabel: str) -> Fig
     return fig
 
 
-def weights(net: Network) -> Figure:
-    """A histogram of the weights W^l of every layer."""
-    titles = [f"$W^{{{l}}}$ ({W.shape[0]}×{W.shape[1]})" for l, W in enumerate(net.W, start=1)]
-    return _histograms(net.W, titles, "weight")
+def _pick(items: list, layers: Any) -> list[int]:
+    """1-based layer numbers: all of them, or the ones asked for (checked)."""
+    if layers is None:
+        return list(range(1, len(items) + 1))
+    layers = [layers] if isinstance(layers, (int, np.integer)) else list(layers)
+    for l in layers:
+        if not 1 <= l <= len(items):
+            raise ValueError(f"layer {l} does not exist: layers are numbered 1 to {len(items)}")
+    return layers
 
 
-def activations(net: Network, X: Any, limit: int = 1000) -> Figure:
-    """A histogram of the activations a^l of every layer, on (up to ``limit`` rows of) X."""
-    X = net.check_inputs(X)[:limit]
-    _, a = net.forward(X)
-    titles = [f"$a^{{{l}}}$ ({act.name})" for l, act in enumerate(net.activations, start=1)]
-    return _histograms(a[1:], titles, "activation")
+def weights(net: Network, layers: int | list[int] | None = None) -> Figure:
+    """A histogram of the weights W^l of every layer (or of the given layers, 1-based)."""
+    ls = _pick(net.W, layers)
+    titles = [f"$W^{{{l}}}$ ({net.W[l - 1].shape[0]}×{net.W[l - 1].shape[1]})" for l in ls]
+    return _histograms([net.W[l - 1] for l in ls], titles, "weight")
+
+
+def activations(net: Network, X: Any, layers: int | list[int] | None = None, limit: int = 1000) -> Figure:
+    """A histogram of the activations a^l of every layer (or the given ones), on up to ``limit`` rows of X."""
+    ls = _pick(net.W, layers)
+    _, a = net.forward(net.check_inputs(X)[:limit])
+    titles = [f"$a^{{{l}}}$ ({net.activations[l - 1].name})" for l in ls]
+    return _histograms([a[l] for l in ls], titles, "activation")
 
 
 def confusion(y_true: Any, y_pred: Any, n_classes: int | None = None) -> Figure:
