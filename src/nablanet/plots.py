@@ -60,6 +60,14 @@ def _figure(n_panels: int = 1, ncols: int = 3, panel: tuple[float, float] = (4.0
     return fig, list(axes[:n_panels])
 
 
+def _whole_epochs(axes) -> None:
+    """Epoch axes tick at whole numbers only."""
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _series(values: list) -> np.ndarray:
     """A list with None entries as a float array with NaN gaps."""
     return np.array([np.nan if v is None else v for v in values], dtype=float)
@@ -85,6 +93,7 @@ def curves(history: History) -> Figure:
         axes[1].legend()
     for ax in axes:
         ax.grid(alpha=0.3)
+    _whole_epochs(axes)
     return fig
 
 
@@ -103,7 +112,8 @@ def _layer_series(history: History, key: str) -> tuple[np.ndarray, dict[int, tup
 def layers(history: History) -> Figure:
     """The speed of learning: ‖∂C/∂W^l‖ per layer and epoch, on a log scale."""
     epochs, per_layer = _layer_series(history, "grad_w_norm")
-    fig, (ax,) = _figure(1, panel=(6.0, 3.6))
+    fig, (ax,) = _figure(1, panel=(7.5, 3.6))
+    _whole_epochs([ax])
     for l, (act, g) in per_layer.items():
         ax.plot(epochs, np.where(g > 0, g, np.nan), marker=".", label=f"layer {l} ({act})")
     ax.set_yscale("log")
@@ -118,7 +128,8 @@ def saturation(history: History) -> Figure:
     """Fraction of saturated sigmoid/tanh units and of dead ReLUs, per layer and epoch."""
     epochs, sat = _layer_series(history, "saturated")
     _, dead = _layer_series(history, "dead")
-    fig, (ax,) = _figure(1, panel=(6.0, 3.6))
+    fig, (ax,) = _figure(1, panel=(7.5, 3.6))
+    _whole_epochs([ax])
     drawn = 0
     for l in sat:
         act, s = sat[l]
