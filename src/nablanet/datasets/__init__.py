@@ -489,7 +489,7 @@ def load_npz(
     max_bytes: int = MAX_BYTES,
 ) -> Dataset:
     """An .npz with X_train, y_train, X_test, y_test (or X and y, split here); no pickles."""
-    from .files import ModelFileError, read_npz
+    from ..files import ModelFileError, read_npz
 
     path = Path(path)
     try:

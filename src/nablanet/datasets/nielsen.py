@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import os
 import pickletools
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +62,10 @@ def read_restricted(data: bytes, source: str | os.PathLike, error=DatasetError):
     stack: list = []
     memo: dict = {}
     try:
-        for op, arg, pos in pickletools.genops(data):
+        with warnings.catch_warnings():  # protocol 0 strings may hold odd escapes
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ops = list(pickletools.genops(data))
+        for op, arg, pos in ops:
             name = op.name
             if name in _IGNORED:
                 continue
