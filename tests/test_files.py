@@ -1,0 +1,244 @@
+"""Model files: round trip, atomic writes, and nothing but ModelFileError for damaged files."""
+
+import io
+import json
+import os
+import pickle
+import random
+import zipfile
+
+import numpy as np
+import pytest
+
+import nablanet
+from nablanet import History, ModelFileError, Network
+from nablanet.activations import LeakyReLU
+from nablanet.costs import Quadratic
+from nablanet.files import load_model, payload_digest, read_header, read_npz, save
+
+
+def small_net(**kw):
+    kw = {"activation": "tanh", "cost": "cross_entropy", "seed": 1, **kw}
+    return Network([4, 5, 3], **kw)
+
+
+def mutations(data: bytes, n: int, seed: int = 0):
+    """n damaged copies of data: bit flips, truncations, inserted bytes, overwritten bytes."""
+    rng = random.Random(seed)
+    for i in range(n):
+        b = bytearray(data)
+        kind = i % 4
+        if kind == 0:
+            p = rng.randrange(len(b))
+            b[p] ^= 1 << rng.randrange(8)
+        elif kind == 1:
+            b = b[: rng.randrange(len(b))]
+        elif kind == 2:
+            p = rng.randrange(len(b) + 1)
+            b[p:p] = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 4)))
+        else:
+            p = rng.randrange(len(b))
+            b[p] = rng.randrange(256)
+        yield bytes(b)
+
+
+def test_round_trip_keeps_weights_architecture_history_and_hyperparameters(tmp_path):
+    net = Network(
+        [4, 6, 5, 3], activation=["relu", LeakyReLU(0.2)], output="sigmoid", cost=Quadratic(half=False)
+    )
+    history = History(cost=[0.5, 0.25], val_cost=[None, 0.3], val_accuracy=[None, 0.75], eta=[3.0, 3.0])
+    path = net.save(tmp_path / "m.npz", history=history, hyperparameters={"eta": 3.0, "epochs": 2})
+    loaded, meta = load_model(path)
+    assert loaded.sizes == net.sizes and loaded.dtype == net.dtype
+    assert loaded.activations == net.activations and loaded.activations[1].alpha == 0.2
+    assert loaded.cost == net.cost and loaded.cost.half is False
+    for a, b in zip(loaded.params, net.params):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    X = np.random.default_rng(0).random((7, 4))
+    assert np.array_equal(loaded.feedforward(X), net.feedforward(X))
+    assert History.from_dict(meta["history"]) == history
+    assert meta["hyperparameters"] == {"eta": 3.0, "epochs": 2}
+    assert meta["library_version"] == nablanet.__version__ and meta["format_version"] == 1
+
+
+def test_float64_and_nablanet_load(tmp_path):
+    net = small_net(dtype=np.float64, init="he")
+    save(net, tmp_path / "m.npz")
+    loaded = nablanet.load(tmp_path / "m.npz")
+    assert loaded.dtype == np.float64 and loaded.init == "he"
+    assert all(np.array_equal(a, b) for a, b in zip(loaded.params, net.params))
+
+
+def test_file_is_a_plain_npz_with_a_json_header(tmp_path):
+    net = small_net()
+    net.save(tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as z:
+        assert np.array_equal(z["W1"], net.W[0]) and np.array_equal(z["b2"], net.b[1])
+    with zipfile.ZipFile(tmp_path / "m.npz") as zf:
+        header = json.loads(zf.read("header.json"))
+    assert header["network"]["sizes"] == [4, 5, 3]
+    assert header["arrays"]["W1"] == {"dtype": "float32", "shape": [5, 4]}
+    assert header["sha256"] == payload_digest(
+        header, {"W1": net.W[0], "W2": net.W[1], "b1": net.b[0], "b2": net.b[1]}
+    )
+
+
+def test_write_is_atomic(tmp_path, monkeypatch):
+    net = small_net()
+    net.save(tmp_path / "m.npz")
+    before = (tmp_path / "m.npz").read_bytes()
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(OSError, match="disk full"):
+        small_net(seed=2).save(tmp_path / "m.npz")
+    assert (tmp_path / "m.npz").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]  # no temp file left
+
+
+def test_save_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        small_net().save(tmp_path / "nowhere" / "m.npz")
+    with pytest.raises(ValueError, match="not JSON-serialisable"):
+        small_net().save(tmp_path / "m.npz", hyperparameters={"f": object()})
+
+
+def _rewrite(path, header_edit=None, arrays_edit=None, keep_digest=False):
+    """Rewrite a model file consistently (valid zip and CRCs), changing header or arrays."""
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    header = json.loads(members["header.json"])
+    arrays = {n[:-4]: np.load(io.BytesIO(b)) for n, b in members.items() if n.endswith(".npy")}
+    if arrays_edit:
+        arrays_edit(arrays)
+    if header_edit:
+        header_edit(header)
+    if not keep_digest:
+        header["sha256"] = payload_digest(header, arrays)
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("header.json", json.dumps(header))
+        for n, a in arrays.items():
+            buf = io.BytesIO()
+            np.save(buf, a)
+            zf.writestr(n + ".npy", buf.getvalue())
+
+
+def test_tampered_weights_fail_the_sha256(tmp_path):
+    small_net().save(tmp_path / "m.npz")
+
+    def bump(arrays):
+        arrays["W1"][0, 0] += 1
+
+    _rewrite(tmp_path / "m.npz", arrays_edit=bump, keep_digest=True)
+    with pytest.raises(ModelFileError, match="SHA-256 .* does not match"):
+        nablanet.load(tmp_path / "m.npz")
+
+
+def test_tampered_architecture_fails_the_sha256(tmp_path):
+    small_net().save(tmp_path / "m.npz")
+
+    def relu(header):
+        header["network"]["activations"][0] = {"name": "relu"}
+
+    _rewrite(tmp_path / "m.npz", header_edit=relu, keep_digest=True)
+    with pytest.raises(ModelFileError, match="SHA-256"):
+        nablanet.load(tmp_path / "m.npz")
+
+
+@pytest.mark.parametrize(
+    "header_edit, arrays_edit, message",
+    [
+        (lambda h: h.update(format="other"), None, "not a nablanet file"),
+        (lambda h: h.update(format_version=99), None, "format version 99"),
+        (lambda h: h.update(kind="checkpoint"), None, "not a model"),
+        (lambda h: h["network"].update(dtype="float16"), None, "network description is invalid"),
+        (lambda h: h["network"].update(sizes=[4, 6, 3]), None, "W1 should be float32 \\(6, 4\\)"),
+        (lambda h: h["network"]["activations"][0].update(name="swish"), None, "unknown activation"),
+        (lambda h: h["network"]["activations"][0].update(alpha=[1]), None, "bad parameters"),
+        (lambda h: h["arrays"].pop("b2"), None, "do not match the header"),
+        (
+            None,
+            lambda a: a.update(W1=a["W1"].astype(np.int64)),
+            "W1.npy has dtype int64, which is not allowed",
+        ),
+        (lambda h: h["arrays"]["W1"].update(dtype="int64"), None, "dtype outside"),
+        (None, lambda a: a.update(extra=np.zeros(2, np.float32)), "members .*extra.npy.* do not match"),
+    ],
+)
+def test_consistent_but_invalid_files(tmp_path, header_edit, arrays_edit, message):
+    small_net().save(tmp_path / "m.npz")
+    _rewrite(tmp_path / "m.npz", header_edit, arrays_edit)
+    with pytest.raises(ModelFileError, match=message):
+        nablanet.load(tmp_path / "m.npz")
+
+
+def test_object_arrays_are_never_unpickled(tmp_path):
+    marker = tmp_path / "MARKER"
+
+    class Bomb:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    small_net().save(tmp_path / "m.npz")
+    with zipfile.ZipFile(tmp_path / "m.npz") as zf:
+        header = zf.read("header.json")
+    buf = io.BytesIO()
+    np.save(buf, np.array([Bomb()], dtype=object), allow_pickle=True)
+    with zipfile.ZipFile(tmp_path / "evil.npz", "w") as zf:
+        zf.writestr("header.json", header)
+        for n in ("W1", "W2", "b1", "b2"):
+            zf.writestr(n + ".npy", buf.getvalue())
+    assert not marker.exists()
+    with pytest.raises(ModelFileError, match="dtype object"):
+        nablanet.load(tmp_path / "evil.npz")
+    (tmp_path / "pickle.npz").write_bytes(pickle.dumps(Bomb()))
+    with pytest.raises(ModelFileError):
+        nablanet.load(tmp_path / "pickle.npz")
+    assert not marker.exists()
+
+
+def test_header_size_cap(tmp_path, monkeypatch):
+    import nablanet.files as files
+
+    small_net().save(tmp_path / "m.npz", history=History(cost=[1.0] * 500))
+    monkeypatch.setattr(files, "MAX_HEADER_BYTES", 1000)
+    with pytest.raises(ModelFileError, match="header.json is .* over the 1000-byte cap"):
+        nablanet.load(tmp_path / "m.npz")
+
+
+def test_missing_and_empty_files(tmp_path):
+    with pytest.raises(ModelFileError, match="no such file"):
+        nablanet.load(tmp_path / "absent.npz")
+    (tmp_path / "empty.npz").write_bytes(b"")
+    with pytest.raises(ModelFileError, match="damaged or not a nablanet file"):
+        nablanet.load(tmp_path / "empty.npz")
+
+
+def test_mutation_loop_raises_only_model_file_error(tmp_path):
+    net = small_net()
+    net.save(tmp_path / "good.npz", history=History(cost=[0.5]), hyperparameters={"eta": 0.1})
+    good = (tmp_path / "good.npz").read_bytes()
+    path = tmp_path / "m.npz"
+    loaded = 0
+    for data in mutations(good, 1200):
+        path.write_bytes(data)
+        try:
+            other = nablanet.load(path)
+        except ModelFileError:
+            continue
+        # Harmless damage (a zip timestamp, say) may load; the weights must then be intact.
+        loaded += 1
+        assert all(np.array_equal(a, b) for a, b in zip(other.params, net.params))
+    assert loaded < 200
+
+
+def test_read_header_and_read_npz(tmp_path):
+    small_net().save(tmp_path / "m.npz")
+    assert read_header(tmp_path / "m.npz")["kind"] == "model"
+    np.savez(tmp_path / "d.npz", a=np.arange(3), b=np.eye(2, dtype=np.float32).T)  # b is Fortran-ordered
+    got = read_npz(tmp_path / "d.npz")
+    assert np.array_equal(got["a"], np.arange(3)) and np.array_equal(got["b"], np.eye(2))
+    with pytest.raises(ModelFileError, match="over the 10-byte cap"):
+        read_npz(tmp_path / "d.npz", max_bytes=10)
