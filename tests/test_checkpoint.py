@@ -1,0 +1,201 @@
+"""Checkpoints: exact resume (bit for bit), fallback to the previous file, Ctrl-C."""
+
+import os
+import signal
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+import nablanet
+from nablanet import Adam, ModelFileError, Momentum, Network
+from nablanet.checkpoint import Checkpoint, load_run, previous_path, read_checkpoint
+from nablanet.train import Callback
+
+RNG = np.random.default_rng(0)
+X = RNG.random((53, 5))
+Y = RNG.integers(0, 3, 53)
+VAL = (X[:15], Y[:15])
+RUN = {"epochs": 4, "batch_size": 7, "seed": 11, "lmbda": 0.3, "validation_data": VAL}  # 8 batches an epoch
+
+
+def make_net():
+    return Network([5, 6, 3], activation="tanh", cost="cross_entropy", dtype=np.float64, seed=3)
+
+
+class StopAt(Callback):
+    """Stop training after mini-batch ``batch`` of epoch ``epoch`` (1-based epoch)."""
+
+    def __init__(self, epoch, batch):
+        self.epoch, self.batch = epoch, batch
+
+    def on_batch_end(self, run, cost):
+        if run.epoch + 1 == self.epoch and run.batch == self.batch:
+            run.stop = True
+
+
+def assert_same(a, b):
+    for p, q in zip(a.params, b.params):
+        assert p.dtype == q.dtype and np.array_equal(p, q)
+
+
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    with threadpool_limits(1):
+        yield
+
+
+@pytest.mark.parametrize(
+    "make_optimizer", [lambda: nablanet.SGD(0.5), lambda: Momentum(0.2), lambda: Adam(0.01)]
+)
+def test_mid_epoch_resume_is_bit_identical(tmp_path, make_optimizer):
+    reference = make_net()
+    expected = nablanet.fit(reference, X, Y, optimizer=make_optimizer(), **RUN)
+
+    net = make_net()
+    ckpt = tmp_path / "run.npz"
+    stopped = nablanet.fit(
+        net, X, Y, optimizer=make_optimizer(), callbacks=[StopAt(2, 5)], checkpoint=ckpt, **RUN
+    )
+    assert len(stopped) == 1
+    state = read_checkpoint(ckpt)[0]["run"]
+    assert (state["epoch"], state["batch"]) == (1, 5)
+
+    resumed = make_net()  # fresh weights: the checkpoint must replace them
+    history = nablanet.fit(resumed, X, Y, resume=ckpt, **{**RUN, "seed": 999})
+    assert_same(resumed, reference)
+    assert history.cost == expected.cost and history.val_accuracy == expected.val_accuracy
+    assert history.eta == expected.eta
+
+
+def test_resume_from_periodic_checkpoint_every_n_batches(tmp_path):
+    reference = make_net()
+    nablanet.fit(reference, X, Y, optimizer=Momentum(0.2), **RUN)
+    net = make_net()
+    ckpt = tmp_path / "run.npz"
+    saves = []
+
+    class Snapshot(Callback):  # keep a copy of what was on disk after epoch 3, batch 6
+        def on_batch_end(self, run, cost):
+            if run.epoch == 2 and run.batch == 7:
+                saves.append(ckpt.read_bytes())
+
+    nablanet.fit(
+        net, X, Y, optimizer=Momentum(0.2), checkpoint=ckpt, checkpoint_every=3, callbacks=[Snapshot()], **RUN
+    )
+    ckpt.write_bytes(saves[0])
+    assert read_checkpoint(ckpt)[0]["run"]["batch"] == 6
+    resumed = make_net()
+    nablanet.fit(resumed, X, Y, resume=ckpt, **RUN)
+    assert_same(resumed, reference)
+
+
+def test_resume_can_extend_the_run(tmp_path):
+    reference = make_net()
+    nablanet.fit(reference, X, Y, optimizer=Adam(0.01), **{**RUN, "epochs": 6})
+    net = make_net()
+    nablanet.fit(net, X, Y, optimizer=Adam(0.01), checkpoint=tmp_path / "c.npz", **RUN)
+    assert read_checkpoint(tmp_path / "c.npz")[0]["run"]["epoch"] == 4
+    history = nablanet.fit(net, X, Y, resume=tmp_path / "c.npz", **{**RUN, "epochs": 6})
+    assert len(history) == 6
+    assert_same(net, reference)
+
+
+def test_corrupt_latest_falls_back_to_previous_with_a_warning(tmp_path):
+    reference = make_net()
+    nablanet.fit(reference, X, Y, optimizer=Adam(0.01), **RUN)
+    net = make_net()
+    ckpt = tmp_path / "run.npz"
+    nablanet.fit(net, X, Y, optimizer=Adam(0.01), checkpoint=ckpt, callbacks=[StopAt(3, 2)], **RUN)
+    assert read_checkpoint(previous_path(ckpt))[0]["run"]["epoch"] == 2  # the end of epoch 2
+    data = bytearray(ckpt.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    ckpt.write_bytes(bytes(data))
+    resumed = make_net()
+    with pytest.warns(UserWarning, match="resuming from the previous checkpoint"):
+        nablanet.fit(resumed, X, Y, resume=ckpt, **RUN)
+    assert_same(resumed, reference)  # an earlier point of the same run leads to the same end
+
+    previous_path(ckpt).write_bytes(b"garbage")
+    with pytest.raises(ModelFileError, match="the previous checkpoint is bad too"):
+        load_run(ckpt, make_net())
+
+
+def test_missing_latest_falls_back_too(tmp_path):
+    ckpt = tmp_path / "run.npz"
+    nablanet.fit(make_net(), X, Y, checkpoint=ckpt, **RUN)
+    os.replace(ckpt, tmp_path / "elsewhere.npz")
+    with pytest.warns(UserWarning):
+        run = load_run(ckpt, make_net())
+    assert run.epoch == 3
+
+
+def test_load_run_restores_everything(tmp_path):
+    net = make_net()
+    ckpt = tmp_path / "run.npz"
+    nablanet.fit(net, X, Y, optimizer=Momentum(0.2, mu=0.5), checkpoint=ckpt, callbacks=[StopAt(2, 3)], **RUN)
+    run = load_run(ckpt)  # no network given: built from the checkpoint
+    assert run.net.sizes == [5, 6, 3] and run.net.dtype == np.float64
+    assert_same(run.net, net)
+    assert isinstance(run.optimizer, Momentum) and run.optimizer.mu == 0.5 and run.optimizer.t == 8 + 3
+    assert (run.epoch, run.batch, run.batch_size, run.lmbda, run.epochs) == (1, 3, 7, 0.3, 4)
+    assert run.epoch_rng_state["bit_generator"] == "PCG64" and run.cost_sum > 0
+    assert len(run.history) == 1
+
+
+def test_architecture_mismatch_is_a_clear_error(tmp_path):
+    nablanet.fit(make_net(), X, Y, checkpoint=tmp_path / "c.npz", **RUN)
+    other = Network([5, 7, 3], activation="tanh", cost="cross_entropy", dtype=np.float64)
+    with pytest.raises(ValueError, match=r"checkpoint .* is for Network\(sizes=\[5, 6, 3\]"):
+        load_run(tmp_path / "c.npz", other)
+    with pytest.raises(ValueError, match="float64"):
+        load_run(tmp_path / "c.npz", Network([5, 6, 3], activation="tanh", cost="cross_entropy"))
+
+
+def test_a_model_file_is_not_a_checkpoint(tmp_path):
+    make_net().save(tmp_path / "m.npz")
+    with pytest.raises(ModelFileError, match="not a checkpoint"):
+        load_run(tmp_path / "m.npz", make_net())
+
+
+def test_checkpoint_arguments(tmp_path):
+    with pytest.raises(ValueError, match="positive number of mini-batches"):
+        Checkpoint(tmp_path / "c.npz", every=0)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        Checkpoint(tmp_path / "no" / "c.npz")
+
+
+class SendSigint(Callback):
+    """Press Ctrl-C (deliver SIGINT to this process) during a mini-batch."""
+
+    def __init__(self, epoch, batch):
+        self.epoch, self.batch = epoch, batch
+
+    def on_batch_end(self, run, cost):
+        if run.epoch + 1 == self.epoch and run.batch == self.batch:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_ctrl_c_finishes_the_batch_writes_a_checkpoint_and_raises(tmp_path):
+    reference = make_net()
+    nablanet.fit(reference, X, Y, optimizer=Adam(0.01), **RUN)
+    net = make_net()
+    ckpt = tmp_path / "run.npz"
+    handler = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt, match="checkpoint written to"):
+        nablanet.fit(net, X, Y, optimizer=Adam(0.01), checkpoint=ckpt, callbacks=[SendSigint(3, 4)], **RUN)
+    assert signal.getsignal(signal.SIGINT) is handler  # the handler is restored
+    state = read_checkpoint(ckpt)[0]["run"]
+    assert (state["epoch"], state["batch"]) == (2, 4)
+    resumed = make_net()
+    nablanet.fit(resumed, X, Y, resume=ckpt, **RUN)
+    assert_same(resumed, reference)
+
+
+def test_interrupt_only_checkpoint_writes_nothing_until_ctrl_c(tmp_path):
+    ckpt = Checkpoint(tmp_path / "c.npz", periodic=False)
+    nablanet.fit(make_net(), X, Y, callbacks=[ckpt], **RUN)
+    assert not (tmp_path / "c.npz").exists() and ckpt.saves == 0
+    with pytest.raises(KeyboardInterrupt):
+        nablanet.fit(make_net(), X, Y, callbacks=[SendSigint(1, 2), ckpt], **RUN)
+    assert ckpt.interrupted and ckpt.saves == 1 and (tmp_path / "c.npz").exists()
