@@ -1,0 +1,366 @@
+"""``nablanet experiment``, ``gradcheck`` and ``trace``: the teaching instruments.
+
+    nablanet experiment speed|saturation|vanishing|paths|costs [--plot out.png] [--json] ...
+    nablanet gradcheck --layers 784,30,10 [--activation ...] [--cost ...] [--dtype ...]
+    nablanet trace [--explain]
+
+Results go to stdout as text, or with ``--json`` as one JSON object. ``gradcheck``
+exits with status 1 when a layer fails the check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+import numpy as np
+
+# Per experiment: (help, [(flag, argparse keywords, run() keyword)]).
+_COMMON_DATA = [
+    ("--dataset", {"default": "auto", "choices": ("auto", "fashion-mnist", "digits", "mnist")}, "dataset"),
+    ("--seed", {"type": int, "default": 0}, "seed"),
+]
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
+    if not sizes or any(n < 1 for n in sizes):
+        raise argparse.ArgumentTypeError(f"expected integers ≥ 1, got {text!r}")
+    return sizes
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return n
+
+
+def _count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {text!r}")
+    return n
+
+
+def _positive_float(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        x = -1.0
+    if not (x > 0 and np.isfinite(x)):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return x
+
+
+def _numbers(text: str) -> list[float]:
+    try:
+        values = [float(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
+    if not values or not all(np.isfinite(values)):
+        raise argparse.ArgumentTypeError(f"expected finite numbers, got {text!r}")
+    return values
+
+
+EXPERIMENTS: dict[str, tuple[str, list]] = {
+    "speed": (
+        "time a forward pass, backprop and the numerical gradient (46)",
+        [
+            ("--hidden", {"type": _sizes, "default": [30]}, "hidden"),
+            ("--batch-size", {"type": _positive_int, "default": 10}, "batch_size"),
+            ("--method", {"choices": ("forward", "central"), "default": "forward"}, "method"),
+            ("--n-samples", {"type": _positive_int, "default": None}, "n_samples"),
+            ("--dtype", {"choices": ("float32", "float64"), "default": "float32"}, "dtype"),
+            *_COMMON_DATA,
+        ],
+    ),
+    "saturation": (
+        "saturated sigmoids, dead ReLUs and ∂C/∂w against a_in during training",
+        [
+            ("--n-train", {"type": _positive_int, "default": 10_000}, "n_train"),
+            ("--n-probe", {"type": _positive_int, "default": 1_000}, "n_probe"),
+            ("--epochs", {"type": _count, "default": 5}, "epochs"),
+            ("--hidden", {"type": _sizes, "default": [30, 30]}, "hidden"),
+            ("--threshold", {"type": _positive_float, "default": 0.01}, "threshold"),
+            *_COMMON_DATA,
+        ],
+    ),
+    "vanishing": (
+        "‖∂C/∂b^l‖ per hidden layer: vanishing (sigmoid), even (ReLU + He), exploding",
+        [
+            ("--n-train", {"type": _positive_int, "default": 10_000}, "n_train"),
+            ("--n-probe", {"type": _positive_int, "default": 1_000}, "n_probe"),
+            ("--epochs", {"type": _count, "default": 5}, "epochs"),
+            ("--eta", {"type": _positive_float, "default": 0.1}, "eta"),
+            *_COMMON_DATA,
+        ],
+    ),
+    "paths": (
+        "∂C/∂w as a sum over every path to the cost, against backprop",
+        [
+            ("--layers", {"type": _sizes, "default": [2, 3, 3, 2]}, "sizes"),
+            (
+                "--weight",
+                {"type": _sizes, "default": [1, 1, 1], "help": "l,j,k of w^l_jk (1-based)"},
+                "weight",
+            ),
+            ("--activation", {"default": "sigmoid"}, "activation"),
+            ("--cost", {"default": "quadratic"}, "cost"),
+            ("--seed", {"type": int, "default": 0}, "seed"),
+        ],
+    ),
+    "costs": (
+        "a saturated sigmoid neuron under the quadratic and cross-entropy costs",
+        [
+            ("--epochs", {"type": _positive_int, "default": 300}, "epochs"),
+            ("--eta", {"type": _positive_float, "default": 0.15}, "eta"),
+            ("--w0", {"type": float, "default": 2.0}, "w0"),
+            ("--b0", {"type": float, "default": 2.0}, "b0"),
+        ],
+    ),
+}
+
+
+def register(subparsers) -> None:
+    _register_experiment(subparsers)
+    _register_gradcheck(subparsers)
+    _register_trace(subparsers)
+
+
+# -- nablanet experiment --------------------------------------------------------------------
+
+
+def _register_experiment(subparsers) -> None:
+    p = subparsers.add_parser(
+        "experiment",
+        help="run one of the seeds' claims as an experiment",
+        description="Run one of the seeds' claims about backpropagation and print (or plot) its data.",
+    )
+    names = p.add_subparsers(dest="experiment", metavar="NAME", required=True)
+    for name, (help_text, options) in EXPERIMENTS.items():
+        q = names.add_parser(name, help=help_text, description=help_text)
+        q.add_argument("--plot", metavar="PATH", help="also write the figure to this .png (or .svg) file")
+        q.add_argument("--json", action="store_true", help="print the data as one JSON object")
+        for flag, kwargs, dest in options:
+            q.add_argument(flag, dest=dest, **kwargs)
+        q.set_defaults(func=_run_experiment, options=[dest for _, _, dest in options])
+
+
+def _run_experiment(args) -> int:
+    from nablanet import experiments
+    from nablanet.experiments._common import check_plot_path, jsonable
+
+    module = experiments.get(args.experiment)
+    if args.plot:
+        check_plot_path(args.plot)
+        import matplotlib  # noqa: F401  (fail now, not after the run, if it is missing)
+    kwargs = {dest: getattr(args, dest) for dest in args.options}
+    for key in ("hidden", "sizes", "weight"):
+        if key in kwargs:
+            kwargs[key] = tuple(kwargs[key])
+    if args.experiment == "paths" and len(kwargs["weight"]) != 3:
+        raise ValueError(f"--weight takes three numbers l,j,k; got {len(kwargs['weight'])}")
+    result = module.run(**kwargs)
+    if args.plot:
+        module.plot(result, args.plot)
+    if args.json:
+        print(json.dumps(jsonable(result)))
+    else:
+        print(module.summary(result))
+        if args.plot:
+            print(f"plot written to {args.plot}")
+    return 0
+
+
+# -- nablanet gradcheck -----------------------------------------------------------------------
+
+
+def _register_gradcheck(subparsers) -> None:
+    from nablanet import activations, costs
+
+    p = subparsers.add_parser(
+        "gradcheck",
+        help="check backprop's gradient against finite differences, layer by layer",
+        description="Compare backprop's gradient with the numerical gradient (central differences, "
+        "or the seeds' forward difference (46)) on a seeded random network and batch.",
+    )
+    p.add_argument(
+        "--layers", type=_sizes, default=[784, 30, 10], help="layer sizes, input first (784,30,10)"
+    )
+    p.add_argument("--activation", default="sigmoid", choices=activations.names())
+    p.add_argument("--output", default=None, choices=activations.names(), help="output activation")
+    p.add_argument("--cost", default="quadratic", choices=costs.names())
+    p.add_argument("--init", default="standard")
+    p.add_argument("--dtype", default="float64", choices=("float32", "float64"))
+    p.add_argument("--method", default="central", choices=("central", "forward"))
+    p.add_argument(
+        "--eps", type=_positive_float, default=None, help="step ε (default: chosen per dtype/method)"
+    )
+    p.add_argument(
+        "--n-samples", type=_positive_int, default=None, help="check at most N entries per W^l, b^l"
+    )
+    p.add_argument("--batch-size", type=_positive_int, default=10)
+    p.add_argument(
+        "--numerical-dtype",
+        default="float64",
+        choices=("float64", "float32", "same"),
+        help="dtype the differences are taken in (same: the network's)",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    p.set_defaults(func=_run_gradcheck)
+
+
+def _run_gradcheck(args) -> int:
+    from nablanet import Network
+    from nablanet.gradcheck import gradcheck
+
+    if len(args.layers) < 2:
+        raise ValueError(f"--layers needs at least an input and an output size, got {args.layers}")
+    net = Network(
+        args.layers,
+        activation=args.activation,
+        output=args.output,
+        cost=args.cost,
+        init=args.init,
+        dtype=args.dtype,
+        seed=args.seed,
+    )
+    rng = np.random.default_rng(args.seed)
+    X = rng.uniform(0, 1, (args.batch_size, args.layers[0]))
+    n_out = args.layers[-1]
+    y = rng.integers(0, max(n_out, 2), args.batch_size)  # class labels; 0/1 targets for one output
+    numerical_dtype = None if args.numerical_dtype == "same" else args.numerical_dtype
+    result = gradcheck(
+        net, X, y, eps=args.eps, method=args.method, n_samples=args.n_samples, seed=args.seed,
+        numerical_dtype=numerical_dtype,
+    )  # fmt: skip
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        print(f"{net!r}; a random batch of {args.batch_size} (inputs U(0, 1), seed {args.seed})")
+        _print_table(result)
+    return 0 if result.passed else 1
+
+
+def _print_table(result) -> None:
+    from nablanet.gradcheck import format_table
+
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:
+        print(format_table(result))
+        return
+    table = Table(
+        title=f"{result.method} differences, ε = {result.eps:.3g}, network {result.dtype}, "
+        f"differences in {result.numerical_dtype}"
+    )
+    for col in ("param", "shape", "checked", "‖∇C‖", "norm rel err", "max rel err", "ok"):
+        table.add_column(col, justify="left" if col == "param" else "right")
+    for r in result.rows:
+        table.add_row(
+            r.name,
+            "×".join(str(s) for s in r.shape),
+            str(r.n_checked),
+            f"{r.norm_backprop:.3e}",
+            f"{r.norm_rel_error:.2e}",
+            f"{r.max_rel_error:.2e}",
+            "[green]yes[/]" if r.passed else "[bold red]NO[/]",
+        )
+    console = Console(soft_wrap=True)
+    console.print(table)
+    verdict = "[green]PASSED[/]" if result.passed else "[bold red]FAILED[/]"
+    console.print(
+        f"tolerances: normwise {result.tol_norm:.0e}, elementwise {result.tol_max:.0e}; "
+        f"{result.n_cost_evals} cost evaluations in {result.seconds:.2f} s; {verdict}"
+    )
+    for note in result.notes:
+        console.print(note, markup=False)
+
+
+# -- nablanet trace ---------------------------------------------------------------------------
+
+
+def _register_trace(subparsers) -> None:
+    from nablanet import activations, costs
+
+    p = subparsers.add_parser(
+        "trace",
+        help="every quantity backprop computes for one example, labelled with its equation",
+        description="Backprop on one example through a tiny network whose weights are seeded "
+        "and rounded to one decimal, so every number can be checked by hand.",
+    )
+    p.add_argument("--layers", type=_sizes, default=[2, 3, 2], help="layer sizes (default 2,3,2)")
+    p.add_argument("--x", type=_numbers, default=None, help="the input, e.g. 0.5,1.0 (default: seeded)")
+    p.add_argument("--y", type=_numbers, default=None, help="a class label, or a target vector (default: 1)")
+    p.add_argument("--activation", default="sigmoid", choices=activations.names())
+    p.add_argument("--output", default=None, choices=activations.names())
+    p.add_argument("--cost", default="quadratic", choices=costs.names())
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--digits", type=_positive_int, default=4, help="decimals shown (default 4)")
+    p.add_argument("--explain", action="store_true", help="show each equation with its numbers substituted")
+    p.add_argument("--json", action="store_true", help="print the trace as one JSON object")
+    p.set_defaults(func=_run_trace)
+
+
+def tiny_network(sizes, activation="sigmoid", output=None, cost="quadratic", seed=0):
+    """A float64 network whose weights and biases are seeded multiples of 0.1 in [−0.9, 0.9]."""
+    from nablanet import Network
+
+    net = Network(sizes, activation=activation, output=output, cost=cost, dtype="float64", seed=seed)
+    rng = np.random.default_rng(seed)
+    net.W = [rng.integers(-9, 10, W.shape) / 10 for W in net.W]
+    net.b = [rng.integers(-9, 10, b.shape) / 10 for b in net.b]
+    return net
+
+
+def _run_trace(args) -> int:
+    from nablanet.trace import explain, render, trace
+
+    if len(args.layers) < 2:
+        raise ValueError(f"--layers needs at least an input and an output size, got {args.layers}")
+    if max(args.layers) > 16:
+        raise ValueError(
+            f"trace is for tiny networks a person can follow; --layers {args.layers} has a layer over 16"
+        )
+    net = tiny_network(args.layers, args.activation, args.output, args.cost, args.seed)
+    n_in, n_out = args.layers[0], args.layers[-1]
+    x = (
+        args.x
+        if args.x is not None
+        else list(np.random.default_rng(args.seed + 1).integers(0, 11, n_in) / 10)
+    )
+    if len(x) != n_in:
+        raise ValueError(f"--x has {len(x)} values; the network has {n_in} inputs")
+    y = _target(args.y, n_out)
+    tr = trace(net, np.array(x), y)
+    if args.json:
+        print(json.dumps(tr.to_dict()))
+    else:
+        print(explain(tr, args.digits) if args.explain else render(tr, args.digits))
+    return 0
+
+
+def _target(values: list[float] | None, n_out: int) -> Any:
+    if values is None:
+        return 1 if n_out > 1 else 1.0
+    if len(values) == 1 and n_out > 1:
+        label = values[0]
+        if label != int(label) or not 0 <= label < n_out:
+            raise ValueError(f"--y {label:g} is not a class label 0..{n_out - 1}; give {n_out} target values")
+        return int(label)
+    if len(values) != n_out:
+        raise ValueError(f"--y has {len(values)} values; the network has {n_out} outputs")
+    return np.array(values)
