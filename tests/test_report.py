@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import nablanet as nn
-from nablanet import datasets
+from nablanet import datasets, files
+from nablanet.cli import main
 from nablanet.report import SECTIONS, check_report_path, render_report, write_report
 
 pytest.importorskip("matplotlib")
@@ -60,10 +61,16 @@ class Page(HTMLParser):
             self.sections[self._section] += data
 
 
-@pytest.fixture(scope="module")
-def digits_report(tmp_path_factory):
+@pytest.fixture(scope="session")
+def digits_report_file(tmp_path_factory):
+    """The digits report, written once per session (the browser test reads it too)."""
     path = tmp_path_factory.mktemp("report") / "run.html"
-    net, history, data = write_digits_report(path)
+    return (path, *write_digits_report(path))
+
+
+@pytest.fixture(scope="module")
+def digits_report(digits_report_file):
+    path, net, history, data = digits_report_file
     return path, Page(path.read_text("utf-8")), net, history, data
 
 
@@ -186,3 +193,84 @@ def test_write_replaces_atomically_and_leaves_no_temporary(tmp_path):
     write_report(path, net=net, history=None, config={"run": 1})
     assert path.read_text("utf-8").startswith("<!DOCTYPE html>")
     assert os.listdir(tmp_path) == ["r.html"]
+
+
+# -- the command line: nablanet plot / nablanet report -----------------------------------------
+
+
+def saved_model(tmp_path, monitor=True, history=True, hyperparameters=None):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    y = (X[:, 0] > X[:, 1]).astype(int)
+    net = nn.Network([2, 5, 2], activation="relu", cost="cross_entropy", init="he", seed=0)
+    h = nn.fit(net, X, y, epochs=2, eta=0.3, seed=0, validation_data=(X, y), monitor=monitor)
+    path = tmp_path / "model.npz"
+    files.save(net, path, history=h if history else None, hyperparameters=hyperparameters)
+    return path, net, h
+
+
+def test_cli_plot_writes_the_chosen_plot(tmp_path, capsys):
+    model, _, _ = saved_model(tmp_path)
+    for what, suffix in (("curves", "png"), ("layers", "svg"), ("weights", "png")):
+        out = tmp_path / f"{what}.{suffix}"
+        assert main(["plot", str(model), "--what", what, "-o", str(out)]) == 0
+        assert out.stat().st_size > 1000
+    assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_plot_lists_the_valid_choices_for_an_unknown_what(tmp_path, capsys):
+    model, _, _ = saved_model(tmp_path)
+    with pytest.raises(SystemExit) as exit:
+        main(["plot", str(model), "--what", "speed", "-o", str(tmp_path / "x.png")])
+    assert exit.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'speed'" in err
+    assert "'curves', 'layers', 'saturation', 'weights', 'activations', 'confusion', 'misclassified'" in err
+
+
+def test_cli_plot_explains_what_is_missing(tmp_path, capsys):
+    model, _, _ = saved_model(tmp_path, monitor=False)
+    assert main(["plot", str(model), "--what", "layers", "-o", str(tmp_path / "l.png")]) == 1
+    assert "per-layer health was not recorded: train with monitor=True (--monitor)" in capsys.readouterr().err
+    assert main(["plot", str(model), "--what", "confusion", "-o", str(tmp_path / "c.png")]) == 1
+    assert "this needs test data: pass --data" in capsys.readouterr().err
+    assert main(["plot", str(model), "--what", "curves", "-o", str(tmp_path / "c.pdf")]) == 1
+    assert "must end in .png or .svg" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.p*g")) and not list(tmp_path.glob("*.pdf"))
+
+
+def test_cli_plot_on_test_data(tmp_path):
+    net = nn.Network([64, 10], cost="cross_entropy", seed=0)
+    model = tmp_path / "digits.npz"
+    files.save(net, model)
+    out = tmp_path / "wrong.png"
+    argv = ["plot", str(model), "--what", "misclassified", "--data", "digits", "-o", str(out)]
+    assert main(argv) == 0 and out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_report_from_a_model_without_history(tmp_path, capsys):
+    model, _, _ = saved_model(tmp_path, history=False)
+    out = tmp_path / "r.html"
+    assert main(["report", str(model), "-o", str(out)]) == 0
+    page = Page(out.read_text("utf-8"))
+    for sid in ("curves", "layers", "health"):
+        assert "not recorded" in page.sections[sid]
+
+
+def test_cli_report_from_a_checkpoint_keeps_its_history_and_settings(tmp_path):
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(40, 2)), rng.integers(0, 2, 40)
+    net = nn.Network([2, 3, 2], seed=0)
+    ckpt = tmp_path / "run.ckpt"
+    history = nn.fit(net, X, y, epochs=2, eta=0.1, seed=0, checkpoint=ckpt, monitor=True)
+    out = tmp_path / "r.html"
+    assert main(["report", str(ckpt), "-o", str(out)]) == 0
+    page = Page(out.read_text("utf-8"))
+    assert f"training cost{history.cost[-1]:.4g}" in page.sections["metrics"]
+    assert "after epoch 2" in page.sections["health"]
+
+
+def test_cli_report_into_a_missing_directory_fails_first(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "absent.npz"), "-o", str(tmp_path / "no" / "r.html")]) == 1
+    err = capsys.readouterr().err  # the output path is checked before the model is even read
+    assert "cannot write the report to" in err and "does not exist" in err

@@ -15,7 +15,7 @@ import pytest
 
 from nablanet.report import SECTIONS, write_report
 
-from .test_report import write_digits_report
+from .test_report import digits_report_file  # noqa: F401  (a session fixture, shared)
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -88,10 +88,8 @@ def section_ids(page):
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
-    path = tmp_path_factory.mktemp("browser") / "run.html"
-    write_digits_report(path)
-    return path
+def report(digits_report_file):  # noqa: F811
+    return digits_report_file[0]
 
 
 def test_report_in_chromium_on_a_laptop(browser, report):
