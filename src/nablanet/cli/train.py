@@ -61,10 +61,10 @@ def register(subparsers) -> None:
 
 
 def _layers(text: str) -> list[int]:
-    if text.strip() in ("", "none", "0"):
+    if text.strip().lower() in ("none", "0"):
         return []
     try:
-        sizes = [int(s) for s in text.replace("x", ",").split(",") if s.strip()]
+        sizes = [int(s) for s in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of layer sizes") from None
     if any(n < 1 for n in sizes):

@@ -1,0 +1,201 @@
+"""The command line: train / evaluate / predict / info, end to end on the bundled digits."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+import nablanet
+from nablanet.cli import main
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    """A digits model trained once by the no-argument defaults (plus -o)."""
+    path = tmp_path_factory.mktemp("cli") / "digits.npz"
+    assert main(["train", "--quiet", "-o", str(path)]) == 0
+    return path
+
+
+def test_default_train_reaches_95_percent_on_digits(capsys):
+    code, out, err = run(capsys, "train", "--json")
+    assert code == 0
+    records = [json.loads(line) for line in out.splitlines()]
+    epochs = [r for r in records if r["event"] == "epoch"]
+    summary = records[-1]
+    assert len(epochs) == 20 and [r["epoch"] for r in epochs] == list(range(1, 21))
+    assert {"cost", "accuracy", "val_accuracy", "examples_per_second"} <= set(epochs[0])
+    assert summary["event"] == "summary" and summary["sizes"] == [64, 64, 10]
+    assert summary["test_accuracy"] >= 0.95
+    assert epochs[-1]["cost"] < epochs[0]["cost"]
+
+
+def test_train_shows_progress_and_a_summary_table(capsys):
+    code, out, err = run(capsys, "train", "--epochs", "2", "--layers", "16")
+    assert code == 0
+    assert "epoch   1/2" in err and "ex/s" in err and "val accuracy" in err
+    assert "test accuracy" in out and "64 → 16 → 10" in out
+
+
+def test_quiet_prints_nothing(capsys):
+    code, out, err = run(capsys, "train", "--epochs", "1", "--quiet")
+    assert code == 0 and out == "" and err == ""
+
+
+def test_saved_model_evaluate_predict_info(model, tmp_path, capsys):
+    code, out, _ = run(capsys, "evaluate", model, "--data", "digits", "--json")
+    result = json.loads(out)
+    assert code == 0 and result["n"] == 359 and result["accuracy"] >= 0.95
+    net = nablanet.load(model)
+    data = nablanet.datasets.load("digits")
+    assert result["accuracy"] == net.evaluate(data.X_test, data.y_test).accuracy
+
+    np.save(tmp_path / "x.npy", data.X_test[:5])
+    code, out, _ = run(capsys, "predict", model, tmp_path / "x.npy")
+    assert code == 0 and out.split() == ["label", *map(str, net.predict(data.X_test[:5]))]
+    code, out, _ = run(capsys, "predict", model, tmp_path / "x.npy", "--proba", "--format", "json")
+    P = np.array(json.loads(out)["probabilities"])
+    assert P.shape == (5, 10) and np.allclose(P.sum(axis=1), 1, atol=1e-5)
+    header = ",".join(f"p{i}" for i in range(64))
+    rows = "\n".join(",".join(map(str, r)) for r in data.X_test[:3])
+    (tmp_path / "x.csv").write_text(header + "\n" + rows + "\n")
+    code, _, _ = run(capsys, "predict", model, tmp_path / "x.csv", "-o", tmp_path / "out.csv")
+    labels = (tmp_path / "out.csv").read_text().split()
+    assert code == 0 and labels == ["label", *map(str, net.predict(data.X_test[:3]))]
+
+    code, out, _ = run(capsys, "info", model)
+    assert code == 0 and "64 → 64 → 10" in out and "20 epochs" in out and "relu, softmax" in out
+    code, out, _ = run(capsys, "info", model, "--json")
+    assert json.loads(out)["network"]["sizes"] == [64, 64, 10]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["evaluate", "{tmp}/absent.npz", "--data", "digits"], "absent.npz: no such file"),
+        (["evaluate", "{tmp}/bad.npz", "--data", "digits"], "damaged or not a nablanet file"),
+        (["info", "{tmp}/bad.npz"], "damaged"),
+        (["train", "--data", "cifar"], "unknown dataset 'cifar'"),
+        (
+            ["train", "--report", "{tmp}/nowhere/r.html"],
+            "--report .*nowhere/r.html: the folder .* does not exist",
+        ),
+        (["train", "-o", "{tmp}/nowhere/m.npz"], "--output-model"),
+        (["train", "--resume", "{tmp}/absent.npz"], "no such file"),
+        (["predict", "{model}", "{tmp}/absent.npy"], "no such file"),
+        (["predict", "{model}", "{tmp}/bad.npz"], "must be a .npy or .csv"),
+        (["train", "--data", "{tmp}/t.csv", "--quiet"], "row 3 has 1 columns"),
+    ],
+)
+def test_errors_are_one_line_and_exit_1(argv, message, model, tmp_path, capsys):
+    (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04 not really")
+    (tmp_path / "t.csv").write_text("a,y\n1,0\n2\n")
+    code, out, err = run(capsys, *[a.format(tmp=tmp_path, model=model) for a in argv])
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nablanet: error: ")
+    assert __import__("re").search(message, lines[0]), lines[0]
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    with pytest.raises(nablanet.ModelFileError):
+        main(["--debug", "info", str(tmp_path / "absent.npz")])
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["train", "--layers", "x"],
+        ["train", "--epochs", "0"],
+        ["train", "--activation", "swish"],
+        ["train", "--validation-split", "1.5"],
+        ["evaluate", "m.npz"],
+        ["frobnicate"],
+    ],
+)
+def test_usage_errors_exit_2(argv, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as e:
+        code = e.code
+    assert code == 2
+
+
+def test_checkpoint_and_resume_match_an_uninterrupted_run(tmp_path, capsys):
+    common = ["--epochs", "5", "--layers", "16", "--dtype", "float64", "--quiet", "--optimizer", "adam"]
+    common += ["--eta", "0.01"]
+    with threadpool_limits(1):
+        assert main(["train", *common, "-o", str(tmp_path / "straight.npz")]) == 0
+        short = [a if a != "5" else "3" for a in common]
+        assert (
+            main(["train", *short, "--checkpoint", str(tmp_path / "c.npz"), "--checkpoint-every", "7"]) == 0
+        )
+        code, _, _ = run(
+            capsys, "train", "--resume", tmp_path / "c.npz", "--epochs", "5", "-o", tmp_path / "b.npz"
+        )
+    assert code == 0
+    a, meta = nablanet.files.load_model(tmp_path / "straight.npz")
+    b, meta_b = nablanet.files.load_model(tmp_path / "b.npz")
+    assert all(np.array_equal(p, q) for p, q in zip(a.params, b.params))
+    assert meta["history"]["cost"] == meta_b["history"]["cost"] and len(meta_b["history"]["cost"]) == 5
+    code, _, err = run(capsys, "train", "--resume", tmp_path / "c.npz", "--eta", "0.5")
+    assert code == 1 and "only --epochs may change (not eta)" in err
+
+
+def test_ctrl_c_writes_a_checkpoint_prints_how_to_resume_and_exits_130(tmp_path):
+    ckpt = tmp_path / "c.npz"
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    argv = [
+        sys.executable,
+        "-m",
+        "nablanet",
+        "train",
+        "--epochs",
+        "100000",
+        "--checkpoint",
+        str(ckpt),
+        "--quiet",
+    ]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 60
+    while not ckpt.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert ckpt.exists(), proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert f"resume with: nablanet train --resume {ckpt}" in err
+    header = nablanet.files.read_header(ckpt)
+    assert header["kind"] == "checkpoint" and header["run"]["epoch"] >= 1
+    assert header["hyperparameters"]["epochs"] == 100000
+
+
+def test_monitor_passes_monitor_to_fit(capsys):
+    code, out, _ = run(capsys, "train", "--epochs", "2", "--monitor", "--json")
+    assert code == 0 and json.loads(out.splitlines()[0])["event"] == "epoch"
+
+
+def test_csv_training_data(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.random((120, 3))
+    y = (X[:, 0] > 0.5).astype(int)
+    rows = "\n".join(f"{a},{b},{c},{'yes' if t else 'no'}" for (a, b, c), t in zip(X, y))
+    (tmp_path / "d.csv").write_text("a,b,c,answer\n" + rows + "\n")
+    code, out, _ = run(
+        capsys, "train", "--data", tmp_path / "d.csv", "--target", "answer", "--json", "--epochs", "30"
+    )
+    summary = json.loads(out.splitlines()[-1])
+    assert code == 0 and summary["sizes"] == [3, 64, 2] and summary["test_accuracy"] >= 0.8
