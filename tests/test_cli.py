@@ -199,3 +199,12 @@ def test_csv_training_data(tmp_path, capsys):
     )
     summary = json.loads(out.splitlines()[-1])
     assert code == 0 and summary["sizes"] == [3, 64, 2] and summary["test_accuracy"] >= 0.8
+
+
+def test_eta_decay_is_recorded_in_the_history(tmp_path, capsys):
+    code, _, _ = run(
+        capsys, "train", "--epochs", "3", "--eta-decay", "1", "--quiet", "-o", tmp_path / "m.npz"
+    )
+    _, meta = nablanet.files.load_model(tmp_path / "m.npz")
+    assert code == 0 and meta["history"]["eta"] == [0.1, 0.05, 0.1 / 3]
+    assert meta["hyperparameters"]["eta_decay"] == 1.0

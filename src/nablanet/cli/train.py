@@ -40,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "epochs": 20,
     "batch_size": 10,
     "eta": 0.1,
+    "eta_decay": 0.0,
     "lmbda": 0.0,
     "momentum": 0.0,
     "optimizer": None,
@@ -126,6 +127,7 @@ def _register_train(subparsers) -> None:
     add("--epochs", type=_positive_int, help=f"epochs (default {d['epochs']})")
     add("--batch-size", type=_positive_int, help=f"mini-batch size (default {d['batch_size']})")
     add("--eta", type=_nonnegative_float, help=f"learning rate η (default {d['eta']})")
+    add("--eta-decay", type=_nonnegative_float, help="η_t = η / (1 + decay·t) after t epochs (default 0)")
     add("--lmbda", type=_nonnegative_float, help="L2 regularisation λ (default 0)")
     add("--momentum", type=_fraction, help="momentum μ; > 0 selects the momentum optimizer")
     add("--optimizer", choices=optimizers.names(), help="sgd, momentum or adam (default sgd)")
@@ -265,6 +267,10 @@ def cmd_train(args) -> int:
     if show is None and not args.quiet:
         show = _RichProgress(X_train, y_train, settings["batch_size"])
     callbacks = [show] if show else []
+    if settings["eta_decay"]:
+        from nablanet.callbacks import InverseScaling
+
+        callbacks.append(InverseScaling(decay=settings["eta_decay"], eta0=settings["eta"]))
     start = time.perf_counter()
     try:
         history = fit(
