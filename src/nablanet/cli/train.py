@@ -162,7 +162,8 @@ def _settings(args) -> tuple[dict, Any]:
             _warn(args, str(w.message))
         stored = resume_header.get("hyperparameters") or {}
         settings.update({k: v for k, v in stored.items() if k in DEFAULTS})
-        changed = sorted(k for k in given if k != "epochs" and given[k] != settings[k])
+        free = ("epochs", "data_dir")  # where the data lives may change; what it is may not
+        changed = sorted(k for k in given if k not in free and given[k] != settings[k])
         if changed:
             raise ValueError(
                 "--resume continues the saved run exactly; only --epochs may change "

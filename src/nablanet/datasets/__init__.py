@@ -447,10 +447,17 @@ def load_csv(
         features.append(values)
     y, classes = _encode_labels(path, labels, [line for line, _ in rows], t, names[t])
     X = np.array(features, dtype=np.float64)
-    X_train, y_train, X_test, y_test = train_validation_split(X, y, test_fraction, seed)
+    X_train, y_train, X_test, y_test = _split(path, X, y, test_fraction, seed)
     n_classes = len(classes) if classes else int(y.max()) + 1
     data = Dataset(path.name, X_train, y_train, X_test, y_test, n_classes, None, classes)
     return _scale(data, standardize)
+
+
+def _split(path: Path, X, y, test_fraction: float, seed: int):
+    try:
+        return train_validation_split(X, y, test_fraction, seed)
+    except ValueError as e:
+        raise DatasetError(f"{path}: cannot split {X.shape[0]} examples into train and test ({e})") from None
 
 
 def _target_index(path: Path, target: int | str, header: list[str] | None, width: int) -> int:
@@ -523,7 +530,7 @@ def load_npz(
         X, y = arrays["X"], arrays["y"]
         if X.shape[0] != y.shape[0]:
             raise DatasetError(f"{path}: X has {X.shape[0]} rows but y has {y.shape[0]}")
-        parts = train_validation_split(X, y, test_fraction, seed)
+        parts = _split(path, X, y, test_fraction, seed)
     X_train, y_train, X_test, y_test = parts
     for Xp, yp, which in ((X_train, y_train, "train"), (X_test, y_test, "test")):
         if Xp.shape[0] != yp.shape[0]:
