@@ -134,3 +134,11 @@ def test_histograms_of_chosen_layers(trained):
     ]
     with pytest.raises(ValueError, match="layer 4 does not exist: layers are numbered 1 to 3"):
         plots.weights(net, layers=4)
+
+
+def test_curves_draw_training_accuracy_when_the_history_has_it():
+    history = nn.History(cost=[1.0, 0.5], val_cost=[0.9, 0.6], val_accuracy=[0.5, 0.7])
+    history.accuracy = [0.55, 0.8]  # not a History field today; drawn if a run records it
+    drawn = lines(plots.curves(history).axes[1])
+    np.testing.assert_allclose(drawn["training"], [55, 80])
+    np.testing.assert_allclose(drawn["validation"], [50, 70])

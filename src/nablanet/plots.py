@@ -79,7 +79,9 @@ def curves(history: History) -> Figure:
         raise ValueError("the history is empty: no epoch was recorded")
     epochs = np.arange(1, len(history) + 1)
     val_cost, val_acc = _series(history.val_cost), _series(history.val_accuracy)
-    has_acc = bool(np.isfinite(val_acc).any())
+    # Training accuracy is drawn when the history records it (an optional ``accuracy`` list).
+    train_acc = _series(getattr(history, "accuracy", None) or [None] * len(history))
+    has_acc = bool(np.isfinite(val_acc).any() or np.isfinite(train_acc).any())
     fig, axes = _figure(2 if has_acc else 1, ncols=2, panel=(4.5, 3.2))
     ax = axes[0]
     ax.plot(epochs, history.cost, marker=".", label="training")
@@ -88,7 +90,10 @@ def curves(history: History) -> Figure:
     ax.set(xlabel="epoch", ylabel="cost", title="Cost")
     ax.legend()
     if has_acc:
-        axes[1].plot(epochs, 100 * val_acc, marker=".", color="C1", label="validation")
+        if np.isfinite(train_acc).any():
+            axes[1].plot(epochs, 100 * train_acc, marker=".", color="C0", label="training")
+        if np.isfinite(val_acc).any():
+            axes[1].plot(epochs, 100 * val_acc, marker=".", color="C1", label="validation")
         axes[1].set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
         axes[1].legend()
     for ax in axes:
