@@ -130,6 +130,14 @@ def test_warm_start_continues_and_cold_start_restarts(digits):
     warm.fit(X_train, y_train)
     assert warm.network_ is net and len(warm.loss_curve_) == 6 and warm.n_iter_ == 3
     assert_allclose(warm.loss_curve_, six.loss_curve_, rtol=1e-6)
+    warm.set_params(hidden_layer_sizes=(8,))
+    with pytest.raises(
+        ValueError, match=r"hidden_layer_sizes is now \(8,\) but the fitted network has \(16,\)"
+    ):
+        warm.fit(X_train, y_train)
+    warm.set_params(hidden_layer_sizes=(16,), solver="sgd")
+    with pytest.raises(ValueError, match="solver is now 'sgd' but the run was started with 'adam'"):
+        warm.fit(X_train, y_train)
     cold = NablaClassifier(max_iter=3, **params).fit(X_train, y_train)
     cold.fit(X_train, y_train)
     assert len(cold.loss_curve_) == 3 and cold.loss_curve_[0] == pytest.approx(six.loss_curve_[0])
@@ -187,7 +195,7 @@ def test_multiclass_softmax_and_quadratic_cost(digits):
     assert est[-1].out_activation_ == "softmax" and est[-1].network_.cost.name == "cross_entropy"
     assert est.score(X_test, names[y_test]) > 0.95
     quad = NablaClassifier(
-        cost="quadratic", activation="sigmoid", learning_rate=0.01, max_iter=30, random_state=0
+        cost="quadratic", activation="logistic", learning_rate=0.01, max_iter=30, random_state=0
     )
     quad.fit(X_train / 16, y_train)
     assert quad.out_activation_ == "sigmoid" and quad.network_.cost.name == "quadratic"
@@ -339,7 +347,8 @@ def test_single_class_is_refused():
         (dict(hidden_layer_sizes=(10, 0)), r"hidden_layer_sizes\[1\] == 0, must be >= 1"),
         (dict(hidden_layer_sizes="wide"), "hidden_layer_sizes"),
         (dict(solver="lbfgs"), "solver must be one of 'adam', 'momentum', 'sgd'; got 'lbfgs'"),
-        (dict(activation="softmax"), "activation must be one of"),
+        (dict(activation="softmax"), "activation 'softmax' is for output layers only"),
+        (dict(activation="swish"), "unknown activation 'swish'; choose one of"),
         (dict(alpha=-0.1), "alpha == -0.1, must be >= 0"),
         (dict(batch_size=0), "batch_size == 0, must be >= 1"),
         (dict(validation_fraction=1.0), "validation_fraction == 1.0, must be < 1"),

@@ -104,7 +104,10 @@ class _BaseNabla(BaseEstimator):
             ) from None
         for i, n in enumerate(sizes):
             check_scalar(n, f"hidden_layer_sizes[{i}]", numbers.Integral, min_val=1)
-        _check_choice(self.activation, "activation", [a for a in activations.names() if a != "softmax"])
+        if not activations.get(self.activation).hidden_ok:  # get() names the choices for an unknown one
+            raise ValueError(
+                f"activation {self.activation!r} is for output layers only; see the output parameter"
+            )
         _check_choice(self.solver, "solver", optimizers.names())
         if not callable(self.init):
             _check_choice(self.init, "init", initializers.names())
@@ -153,7 +156,8 @@ class _BaseNabla(BaseEstimator):
 
     def _fit(self, X, y, sample_weight=None, *, incremental: bool, classes=None):
         # Checking the input sets attributes (n_features_in_, classes_) as scikit-learn's
-        # helpers do; if anything fails the estimator is put back exactly as it was.
+        # helpers do; if anything fails they are put back as they were. (If training itself
+        # diverges in a warm or partial fit, the epochs completed before it stay applied.)
         before = dict(self.__dict__)
         try:
             return self._fit_checked(X, y, sample_weight, incremental, classes)
@@ -187,6 +191,7 @@ class _BaseNabla(BaseEstimator):
             optimizer, rng = self._make_optimizer(), np.random.default_rng(seed_shuffle)
         else:
             net, optimizer, rng = self.network_, self._optimizer, self._rng
+            self._check_same_architecture(net, optimizer)
             optimizer.eta = float(self.learning_rate)
 
         n = X.shape[0]
@@ -210,6 +215,19 @@ class _BaseNabla(BaseEstimator):
         self.history_ = history
         watch.store(self)
         return self
+
+    def _check_same_architecture(self, net: Network, optimizer: optimizers.Optimizer) -> None:
+        """Continuing a run needs the network and solver it was started with."""
+        if net.sizes[1:-1] != self._hidden_sizes():
+            raise ValueError(
+                f"hidden_layer_sizes is now {tuple(self._hidden_sizes())} but the fitted network has "
+                f"{tuple(net.sizes[1:-1])}: set warm_start=False (or refit) to change the architecture"
+            )
+        if optimizer.name != self.solver:
+            raise ValueError(
+                f"solver is now {self.solver!r} but the run was started with {optimizer.name!r}: "
+                "set warm_start=False (or refit) to change it"
+            )
 
     def _batch_size(self, n: int) -> int:
         if isinstance(self.batch_size, str):
