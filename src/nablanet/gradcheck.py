@@ -169,35 +169,22 @@ def gradcheck(
     Where a ReLU's input sits within ε of its kink, a difference straddles the
     kink and disagrees with backprop: that is the function, not a bug.
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-    if n_samples is not None and (
-        isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1
-    ):
-        raise ValueError(f"n_samples must be an integer ≥ 1 or None, got {n_samples!r}")
-    num_dtype = net.dtype if numerical_dtype is None else np.dtype(numerical_dtype)
-    if num_dtype.name not in ("float32", "float64"):
-        raise ValueError(f"numerical_dtype must be float32, float64 or None, got {numerical_dtype!r}")
-    if eps is None:
-        eps = default_eps(num_dtype, method)
-    if not np.isfinite(eps) or eps <= 0:
-        raise ValueError(f"eps must be a positive number, got {eps}")
+    num_dtype, eps = _check_options(net, eps, method, n_samples, numerical_dtype)
     X = net.check_inputs(X)
     Y = net.check_targets(Y, X.shape[0])
 
     nabla_b, nabla_w = backprop(net, X.T, Y.T)
     probe = _copy_as(net, num_dtype)
     x, y = X.T.astype(num_dtype), Y.T.astype(num_dtype)
-    rng = as_rng(seed)
     tol_norm, tol_max = tolerances(net.dtype, num_dtype, method)
-
     c0 = _cost(probe, x, y)  # also warms up the copy, so the timed loop sees steady-state passes
-    evals = 1 if method == "forward" else 0
-    start = time.perf_counter()
     # One rounding of C on each side of the quotient, scaled so noise alone cannot fail an entry.
     fd_floor = 4 * float(np.finfo(num_dtype).eps) * max(abs(c0), 1.0) / (eps * tol_max)
     u_net = float(np.finfo(net.dtype).eps)
-    rows = []
+    rng = as_rng(seed)
+
+    evals, rows = (1 if method == "forward" else 0), []
+    start = time.perf_counter()
     for l in range(1, net.L + 1):
         for param, g_bp, p in (("W", nabla_w[l - 1], probe.W[l - 1]), ("b", nabla_b[l - 1], probe.b[l - 1])):
             idx = _choose(p.size, n_samples, rng)
@@ -209,6 +196,7 @@ def gradcheck(
             g_bp = g_bp.ravel()[idx].astype(np.float64)
             rows.append(_compare(l, param, p.shape, g_bp, g_num, floor, tol_norm, tol_max))
     seconds = time.perf_counter() - start
+
     n_checked = sum(r.n_checked for r in rows)
     notes = _kink_notes(probe, x, eps)
     if n_checked < net.n_params:
@@ -229,6 +217,27 @@ def gradcheck(
         batch_size=X.shape[0],
         notes=notes,
     )
+
+
+def _check_options(net: Network, eps, method, n_samples, numerical_dtype) -> tuple[np.dtype, float]:
+    """Validate gradcheck's options; return the difference dtype and ε."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if n_samples is not None and (
+        isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1
+    ):
+        raise ValueError(f"n_samples must be an integer ≥ 1 or None, got {n_samples!r}")
+    try:
+        num_dtype = net.dtype if numerical_dtype is None else np.dtype(numerical_dtype)
+    except TypeError:
+        num_dtype = None
+    if num_dtype is None or num_dtype.name not in ("float32", "float64"):
+        raise ValueError(f"numerical_dtype must be float32, float64 or None, got {numerical_dtype!r}")
+    if eps is None:
+        eps = default_eps(num_dtype, method)
+    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating)) or not 0 < eps < np.inf:
+        raise ValueError(f"eps must be a positive number, got {eps!r}")
+    return num_dtype, float(eps)
 
 
 def numerical_gradient(

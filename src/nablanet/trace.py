@@ -172,7 +172,7 @@ def trace(net: Network, x: Any, y: Any) -> Trace:
             np.allclose(delta[l].sum(axis=1) / m, nabla_b[l - 1], rtol=1e-4, atol=tol)
             and np.allclose(delta[l] @ a[l - 1].T / m, nabla_w[l - 1], rtol=1e-4, atol=tol)
         ):
-            raise AssertionError(f"trace: δ^{l} does not reproduce backward's gradient")
+            raise RuntimeError(f"trace: δ^{l} does not reproduce backward's gradient (BP3/BP4)")
     return Trace(net, xc, yc, z, a, delta, nabla_b, nabla_w, net.cost.fn(a[-1], yc))
 
 
@@ -223,69 +223,87 @@ def explain(tr: Trace, digits: int = 4) -> str:
     """Each equation in components, with the numbers substituted: one example only."""
     if tr.m != 1:
         raise ValueError(f"explain shows one example; this trace has {tr.m}. Trace x[i] alone")
-    net, L = tr.net, tr.net.L
-    W = [None, *net.W]
-    b = [None, *net.b]
-    z, a, delta = [_flat(v) for v in tr.z], [_flat(v) for v in tr.a], [_flat(v) for v in tr.delta]
-    n = lambda v: _num(float(v), digits)  # noqa: E731
-    p = lambda v: f"({n(v)})" if float(v) < 0 else n(v)  # noqa: E731
+    ex = _Explainer(tr, digits)
+    L = tr.net.L
     out = [render(tr, digits).split("\n\n")[0], "", "Feedforward"]
     for l in range(1, L + 1):
-        act = net.activations[l - 1]
-        out.append(f"  (25) z^{l}_j = Σ_k w^{l}_jk a^{l - 1}_k + b^{l}_j")
-        for j in range(net.sizes[l]):
-            terms = " + ".join(f"{p(W[l][j, k])}·{p(a[l - 1][k])}" for k in range(net.sizes[l - 1]))
-            out.append(f"       z^{l}_{j + 1} = {terms} + {p(b[l][j])} = {n(z[l][j])}")
-        out.append(f"  (23) a^{l}_j = {act.name}(z^{l}_j)")
-        for j in range(net.sizes[l]):
-            arg = f"z^{l})_{j + 1}" if isinstance(act, Softmax) else f"{n(z[l][j])})"
-            out.append(f"       a^{l}_{j + 1} = {act.name}({arg} = {n(a[l][j])}")
-    out.append(f"Cost  C = {net.cost.name}(a^{L}, y) = {tr.cost:.{digits + 2}f}")
-    out.append("Backward")
-    out.extend(_explain_bp1(tr, a[L], z[L], delta[L], n, p))
+        out += ex.feedforward(l)
+    out += [f"Cost  C = {tr.net.cost.name}(a^{L}, y) = {tr.cost:.{digits + 2}f}", "Backward"]
+    out += ex.bp1()
     for l in range(L - 1, 0, -1):
-        act = net.activations[l - 1]
-        prime = _flat(act.prime(tr.z[l], tr.a[l]))
-        out.append(f"  BP2  δ^{l}_j = (Σ_i w^{l + 1}_ij δ^{l + 1}_i) · σ'(z^{l}_j)")
-        for j in range(net.sizes[l]):
-            s = " + ".join(f"{p(W[l + 1][i, j])}·{p(delta[l + 1][i])}" for i in range(net.sizes[l + 1]))
-            out.append(f"       δ^{l}_{j + 1} = ({s}) · {p(prime[j])} = {n(delta[l][j])}")
+        out += ex.bp2(l)
     for l in range(L, 0, -1):
-        out.append(f"  BP3  ∂C/∂b^{l}_j = δ^{l}_j")
-        for j in range(net.sizes[l]):
-            out.append(f"       ∂C/∂b^{l}_{j + 1} = {n(tr.nabla_b[l - 1][j])}")
-        out.append(f"  BP4  ∂C/∂w^{l}_jk = a^{l - 1}_k · δ^{l}_j")
-        for j in range(net.sizes[l]):
-            for k in range(net.sizes[l - 1]):
-                out.append(
-                    f"       ∂C/∂w^{l}_{j + 1}{k + 1} = {p(a[l - 1][k])}·{p(delta[l][j])}"
-                    f" = {n(tr.nabla_w[l - 1][j, k])}"
-                )
+        out += ex.bp3_bp4(l)
     return "\n".join(out)
 
 
-def _explain_bp1(tr: Trace, aL, zL, deltaL, n, p) -> list[str]:
-    net, L = tr.net, tr.net.L
-    act = net.activations[-1]
-    y = _flat(tr.y)
-    if isinstance(act, Softmax):
-        # Softmax is not elementwise, so BP1 has no σ'(z_j) factor; with cross-entropy it is a − y.
-        if isinstance(net.cost, CategoricalCrossEntropy):
-            lines = [f"  BP1  δ^{L}_j = a^{L}_j − y_j   (softmax with cross-entropy: the Jacobian cancels)"]
-            return lines + [
-                f"       δ^{L}_{j + 1} = {n(aL[j])} − {n(y[j])} = {n(deltaL[j])}" for j in range(aL.size)
-            ]
-        lines = [f"  BP1  δ^{L} = Jσ(z^{L})ᵀ ∇_a C   (softmax: each a_j depends on every z_k)"]
-        return lines + [f"       δ^{L}_{j + 1} = {n(deltaL[j])}" for j in range(aL.size)]
-    grad = _flat(net.cost.grad_a(tr.a[L], tr.y))
-    prime = _flat(act.prime(tr.z[L], tr.a[L]))
-    lines = [f"  BP1  δ^{L}_j = ∂C/∂a^{L}_j · σ'(z^{L}_j)   ({net.cost.name}: ∂C/∂a_j = {_grad_text(net)})"]
-    for j in range(aL.size):
-        lines.append(
-            f"       δ^{L}_{j + 1} = {p(grad[j])} · {p(prime[j])} = {n(deltaL[j])}"
-            f"   (a = {n(aL[j])}, y = {n(y[j])})"
-        )
-    return lines
+class _Explainer:
+    """Writes one equation at a time, in components, for a one-example trace."""
+
+    def __init__(self, tr: Trace, digits: int):
+        self.tr, self.net, self.digits = tr, tr.net, digits
+        self.W, self.b = [None, *tr.net.W], [None, *tr.net.b]
+        self.z, self.a, self.delta = ([_flat(v) for v in vs] for vs in (tr.z, tr.a, tr.delta))
+
+    def n(self, v) -> str:
+        return _num(float(v), self.digits)
+
+    def p(self, v) -> str:  # a factor in a product: negative numbers in parentheses
+        return f"({self.n(v)})" if float(v) < 0 and self.n(v) != self.n(0) else self.n(v)
+
+    def feedforward(self, l: int) -> list[str]:
+        act, n, p = self.net.activations[l - 1], self.n, self.p
+        out = [f"  (25) z^{l}_j = Σ_k w^{l}_jk a^{l - 1}_k + b^{l}_j"]
+        for j in range(self.net.sizes[l]):
+            terms = " + ".join(
+                f"{p(self.W[l][j, k])}·{p(self.a[l - 1][k])}" for k in range(self.net.sizes[l - 1])
+            )
+            out.append(f"       z^{l}_{j + 1} = {terms} + {p(self.b[l][j])} = {n(self.z[l][j])}")
+        out.append(f"  (23) a^{l}_j = {act.name}(z^{l}_j)")
+        for j in range(self.net.sizes[l]):
+            arg = f"z^{l})_{j + 1}" if isinstance(act, Softmax) else f"{n(self.z[l][j])})"
+            out.append(f"       a^{l}_{j + 1} = {act.name}({arg} = {n(self.a[l][j])}")
+        return out
+
+    def bp1(self) -> list[str]:
+        net, L, n, p = self.net, self.net.L, self.n, self.p
+        aL, dL, y = self.a[L], self.delta[L], _flat(self.tr.y)
+        if isinstance(net.activations[-1], Softmax):
+            # Softmax is not elementwise, so BP1 has no σ'(z_j) factor; with cross-entropy it is a − y.
+            if isinstance(net.cost, CategoricalCrossEntropy):
+                out = [f"  BP1  δ^{L}_j = a^{L}_j − y_j   (softmax with cross-entropy: the Jacobian cancels)"]
+                return out + [
+                    f"       δ^{L}_{j + 1} = {n(aL[j])} − {n(y[j])} = {n(dL[j])}" for j in range(aL.size)
+                ]
+            out = [f"  BP1  δ^{L} = Jσ(z^{L})ᵀ ∇_a C   (softmax: each a_j depends on every z_k)"]
+            return out + [f"       δ^{L}_{j + 1} = {n(dL[j])}" for j in range(aL.size)]
+        grad = _flat(net.cost.grad_a(self.tr.a[L], self.tr.y))
+        prime = _flat(net.activations[-1].prime(self.tr.z[L], self.tr.a[L]))
+        out = [f"  BP1  δ^{L}_j = ∂C/∂a^{L}_j · σ'(z^{L}_j)   ({net.cost.name}: ∂C/∂a_j = {_grad_text(net)})"]
+        for j in range(aL.size):
+            where = f"(a = {n(aL[j])}, y = {n(y[j])})"
+            out.append(f"       δ^{L}_{j + 1} = {p(grad[j])} · {p(prime[j])} = {n(dL[j])}   {where}")
+        return out
+
+    def bp2(self, l: int) -> list[str]:
+        prime = _flat(self.net.activations[l - 1].prime(self.tr.z[l], self.tr.a[l]))
+        n, p, rows = self.n, self.p, range(self.net.sizes[l + 1])
+        out = [f"  BP2  δ^{l}_j = (Σ_i w^{l + 1}_ij δ^{l + 1}_i) · σ'(z^{l}_j)"]
+        for j in range(self.net.sizes[l]):
+            s = " + ".join(f"{p(self.W[l + 1][i, j])}·{p(self.delta[l + 1][i])}" for i in rows)
+            out.append(f"       δ^{l}_{j + 1} = ({s}) · {p(prime[j])} = {n(self.delta[l][j])}")
+        return out
+
+    def bp3_bp4(self, l: int) -> list[str]:
+        n, p, nabla_b, nabla_w = self.n, self.p, self.tr.nabla_b[l - 1], self.tr.nabla_w[l - 1]
+        out = [f"  BP3  ∂C/∂b^{l}_j = δ^{l}_j"]
+        out += [f"       ∂C/∂b^{l}_{j + 1} = {n(nabla_b[j])}" for j in range(self.net.sizes[l])]
+        out.append(f"  BP4  ∂C/∂w^{l}_jk = a^{l - 1}_k · δ^{l}_j")
+        for j in range(self.net.sizes[l]):
+            for k in range(self.net.sizes[l - 1]):
+                product = f"{p(self.a[l - 1][k])}·{p(self.delta[l][j])}"
+                out.append(f"       ∂C/∂w^{l}_{j + 1}{k + 1} = {product} = {n(nabla_w[j, k])}")
+        return out
 
 
 def _grad_text(net: Network) -> str:
