@@ -56,23 +56,35 @@ KINDS = {  # label -> dtype of the data given to fit
 }
 
 
-def measure(data, kind: str, epochs: int, runs: int) -> dict:
+def fit_once(data, kind: str, epochs: int, seed: int) -> tuple[float, float]:
+    """(test accuracy, fit seconds) of one fit."""
     X_train = data.X_train.astype(KINDS[kind])
-    accuracy, seconds = [], []
+    est = make(kind, epochs, seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = time.perf_counter()
+        est.fit(X_train, data.y_train)
+        seconds = time.perf_counter() - start
+    assert est.n_iter_ == epochs, f"{kind} stopped after {est.n_iter_} of {epochs} epochs"
+    return est.score(data.X_test.astype(KINDS[kind]), data.y_test), seconds
+
+
+def measure(data, epochs: int, runs: int) -> dict[str, dict]:
+    """Medians per configuration. The configurations take turns within each seed, so that
+    a change in the machine's load during the benchmark affects them all alike."""
+    fits: dict[str, list] = {kind: [] for kind in KINDS}
     for seed in range(runs):
-        est = make(kind, epochs, seed)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            start = time.perf_counter()
-            est.fit(X_train, data.y_train)
-            seconds.append(time.perf_counter() - start)
-        assert est.n_iter_ == epochs, f"{kind} stopped after {est.n_iter_} of {epochs} epochs"
-        accuracy.append(est.score(data.X_test.astype(KINDS[kind]), data.y_test))
-    return {
-        "accuracy": statistics.median(accuracy),
-        "range": (min(accuracy), max(accuracy)),
-        "seconds": statistics.median(seconds),
-    }
+        for kind in KINDS:
+            fits[kind].append(fit_once(data, kind, epochs, seed))
+    results = {}
+    for kind, pairs in fits.items():
+        accuracy, seconds = zip(*pairs)
+        results[kind] = {
+            "accuracy": statistics.median(accuracy),
+            "range": (min(accuracy), max(accuracy)),
+            "seconds": statistics.median(seconds),
+        }
+    return results
 
 
 def main() -> None:
@@ -108,7 +120,7 @@ def run(args) -> None:
     for name, epochs, runs in sets:
         data = datasets.load(name, download=False)
         label = f"{name} ({len(data.y_train)}/{len(data.y_test)}, {epochs}, {runs})"
-        results = {kind: measure(data, kind, epochs, runs) for kind in KINDS}
+        results = measure(data, epochs, runs)
         baseline = results["MLPClassifier float64"]["seconds"]
         for kind, r in results.items():
             estimator, dtype = kind.split()
