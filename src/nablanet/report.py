@@ -77,6 +77,7 @@ figure { margin: 0; }
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(17rem, 1fr)); gap: 0.5rem; }
 figure img { display: block; max-width: 100%; height: auto; }
 .missing { color: var(--muted); font-style: italic; }
+.nowrap { white-space: nowrap; }
 ul.warnings li { color: var(--warn); }
 footer { color: var(--muted); font-size: 0.8rem; margin: 3rem 0 1rem; }
 @media (max-width: 40rem) { main { padding: 0.6rem; } h1 { font-size: 1.3rem; } }
@@ -217,7 +218,8 @@ def _section(sid: str, title: str, content: str) -> str:
 
 
 def _missing(text: str) -> str:
-    return f'<p class="missing">{html.escape(text)}</p>'
+    text = html.escape(text).replace("--monitor", '<span class="nowrap">--monitor</span>')
+    return f'<p class="missing">{text}</p>'
 
 
 def _fmt(x: Any, percent: bool = False, digits: int = 4) -> str:
