@@ -208,3 +208,4 @@ def test_eta_decay_is_recorded_in_the_history(tmp_path, capsys):
     _, meta = nablanet.files.load_model(tmp_path / "m.npz")
     assert code == 0 and meta["history"]["eta"] == [0.1, 0.05, 0.1 / 3]
     assert meta["hyperparameters"]["eta_decay"] == 1.0
+    assert len(meta["history"]["accuracy"]) == 3  # training accuracy, for the plots

@@ -267,7 +267,7 @@ def cmd_train(args) -> int:
     show = _JsonLines(X_train, y_train, data) if args.json else None
     if show is None and not args.quiet:
         show = _RichProgress(X_train, y_train, settings["batch_size"])
-    callbacks = [show] if show else []
+    callbacks = [_TrainAccuracy(X_train, y_train), *([show] if show else [])]
     if settings["eta_decay"]:
         from nablanet.callbacks import InverseScaling
 
@@ -337,8 +337,22 @@ def cmd_train(args) -> int:
     return 0
 
 
-def _train_accuracy(net, X, y) -> float | None:
-    return net.evaluate(X, y).accuracy
+class _TrainAccuracy(Callback):
+    """Training-set accuracy each epoch, kept in ``history.accuracy`` (plots draw it)."""
+
+    def __init__(self, X, y):
+        self.X, self.y = X, y
+
+    def on_epoch_end(self, run):
+        h = run.history
+        if getattr(h, "accuracy", None) is None:
+            h.accuracy = []
+        h.accuracy.extend([None] * (len(h) - 1 - len(h.accuracy)))  # epochs before a resume
+        h.accuracy.append(run.net.evaluate(self.X, self.y).accuracy)
+
+
+def _last_accuracy(run) -> float | None:
+    return (getattr(run.history, "accuracy", None) or [None])[-1]
 
 
 class _JsonLines(Callback):
@@ -356,7 +370,7 @@ class _JsonLines(Callback):
             "event": "epoch",
             "epoch": run.epoch,
             "cost": h.cost[-1],
-            "accuracy": _train_accuracy(run.net, self.X, self.y),
+            "accuracy": _last_accuracy(run),
             "val_cost": h.val_cost[-1],
             "val_accuracy": h.val_accuracy[-1],
             "seconds": h.seconds[-1],
@@ -418,7 +432,7 @@ class _RichProgress(Callback):
         if self.task is not None:
             self.progress.remove_task(self.task)
             self.task = None
-        acc = _train_accuracy(run.net, self.X, self.y)
+        acc = _last_accuracy(run)
         line = f"epoch {run.epoch:>3}/{run.epochs}  cost {h.cost[-1]:.4f}"
         if acc is not None:
             line += f"  accuracy {acc:.2%}"
