@@ -172,6 +172,22 @@ def test_every_experiment_is_listed_and_plots(tmp_path, vanishing_result, satura
         experiments.get("nope")
 
 
+def test_auto_falls_back_to_digits_and_says_so(monkeypatch):
+    from nablanet import datasets
+
+    real = datasets.load
+
+    def no_fashion(name, *args, **kwargs):
+        if name == "fashion-mnist":
+            raise datasets.DatasetError("fashion-mnist not found")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(datasets, "load", no_fashion)
+    d = load_data("auto", 20)
+    assert d.name == "digits" and d.X.shape == (20, 64)
+    assert "Fashion-MNIST is not installed" in d.note and "784 inputs become its 64" in d.note
+
+
 def test_load_data_checks_its_arguments():
     d = load_data("digits", 50, seed=1)
     assert d.X.shape == (50, 64) and d.y.shape == (50,) and d.n_classes == 10

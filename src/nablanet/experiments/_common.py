@@ -51,7 +51,10 @@ def load_data(dataset: str = "auto", n_train: int | None = None, seed: int | Non
     X, y = data.X_train, data.y_train
     n = X.shape[0] if n_train is None else min(n_train, X.shape[0])
     idx = np.sort(as_rng(seed).permutation(X.shape[0])[:n])
-    note = note or f"{data.name}: {n} of its {X.shape[0]} training examples"
+    note = f"{note}; " if note else ""
+    note += f"{data.name}: {n} of its {X.shape[0]} training examples"
+    if X.shape[1] != 784:
+        note += f"; the seeds' 784 inputs become its {X.shape[1]}"
     return Data(data.name, X[idx], y[idx], int(data.n_classes), note)
 
 
