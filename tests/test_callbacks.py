@@ -146,3 +146,33 @@ def test_schedules_drive_real_training_and_early_stopping_restores_the_best():
     assert stop.best == min(history.val_cost)
     # the restored weights give the best epoch's validation cost
     assert net.evaluate(X[150:], y[150:]).cost == pytest.approx(stop.best, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: StepDecay(step=2, factor=0.5),
+        lambda: InverseScaling(decay=0.5),
+        lambda: HalveOnPlateau("val_cost", patience=1, max_halvings=2),
+        lambda: EarlyStopping("val_cost", patience=2),
+    ],
+    ids=["step", "inverse", "halve", "early"],
+)
+@pytest.mark.parametrize("split", [2, 5])
+def test_a_resumed_run_follows_the_same_schedule(tmp_path, make, split):
+    # Uninterrupted, "halve" halves after epochs 2 and 6 and stops after 8; "early" stops
+    # after epoch 3, so split=5 resumes a run that had already stopped.
+    rng = np.random.default_rng(4)
+    X, y = rng.normal(size=(60, 2)), rng.integers(0, 2, 60)  # noise: the validation cost soon stalls
+    kwargs = dict(epochs=12, batch_size=10, eta=2.0, seed=5, validation_data=(X[:20], y[:20]))
+
+    def network():
+        return nn.Network([2, 6, 2], activation="tanh", cost="cross_entropy", init="scaled", seed=6)
+
+    whole = nn.fit(network(), X, y, callbacks=[make()], **kwargs)
+    ckpt = tmp_path / "run.ckpt"
+    net = network()
+    nn.fit(net, X, y, **{**kwargs, "epochs": split}, callbacks=[make()], checkpoint=ckpt)
+    resumed = nn.fit(net, X, y, callbacks=[make()], resume=ckpt, **kwargs)
+    assert resumed.eta == whole.eta
+    assert resumed.val_cost == pytest.approx(whole.val_cost)

@@ -6,6 +6,11 @@ of an epoch, so ``History.eta[e]`` is the η that epoch e was trained with.
 
     fit(net, X, y, validation_data=(X_val, y_val),
         callbacks=[HalveOnPlateau(patience=10, max_halvings=7)])
+
+A resumed run (``fit(..., resume=checkpoint)``) carries its History, and the
+callbacks replay it when training begins, so fresh instances carry on exactly
+where the saved run was: same η, same patience count, same stop. The one thing
+a checkpoint cannot give back is the weights of a best epoch before it.
 """
 
 from __future__ import annotations
@@ -37,14 +42,22 @@ class _Plateau:
         self.best_epoch = 0  # epochs completed when the best value was seen
         self.wait = 0  # epochs since the last improvement
 
-    def update(self, run: Run) -> bool:
-        """Read the latest epoch's value; True when it improved on the best by > min_delta."""
+    def latest(self, run: Run) -> float:
         value = getattr(run.history, self.monitor)[-1]
         if value is None:
             raise ValueError(f"{self.monitor} was not recorded: pass validation_data to fit to monitor it")
+        return value
+
+    def recorded(self, run: Run) -> list[tuple[int, float]]:
+        """(epoch, value) already in the history: a resumed run's past, replayed by the callbacks."""
+        values = getattr(run.history, self.monitor)[: run.epoch]
+        return [(e, v) for e, v in enumerate(values, start=1) if v is not None]
+
+    def update(self, value: float, epoch: int) -> bool:
+        """True when ``value`` improved on the best by more than min_delta."""
         sign = -1.0 if _MONITORS[self.monitor] else 1.0  # compare as "smaller is better"
         if self.best is None or sign * value < sign * self.best - self.min_delta:
-            self.best, self.best_epoch, self.wait = float(value), run.epoch, 0
+            self.best, self.best_epoch, self.wait = float(value), epoch, 0
             return True
         self.wait += 1
         return False
@@ -94,10 +107,17 @@ class EarlyStopping(Callback):
     def on_train_begin(self, run: Run) -> None:
         self._plateau.reset()
         self.stopped_epoch = None
-        self._best_params = None
+        for epoch, value in self._plateau.recorded(run):  # resuming: the best so far
+            self._plateau.update(value, epoch)
+        # Weights of an earlier best epoch are gone; the current ones are kept if they are the best.
+        best_now = self.restore_best and self._plateau.best_epoch == run.epoch > 0
+        self._best_params = [p.copy() for p in run.net.params] if best_now else None
+        if self._plateau.wait >= self.patience:  # it had already run out of patience
+            run.stop = True
+            self.stopped_epoch = run.epoch
 
     def on_epoch_end(self, run: Run) -> None:
-        if self._plateau.update(run):
+        if self._plateau.update(self._plateau.latest(run), run.epoch):
             if self.restore_best:
                 self._best_params = [p.copy() for p in run.net.params]
         elif self._plateau.wait >= self.patience:
@@ -135,14 +155,26 @@ class HalveOnPlateau(Callback):
     def on_train_begin(self, run: Run) -> None:
         self._plateau.reset()
         self.halvings = 0
+        for epoch, value in self._plateau.recorded(run):  # resuming: replay the count, not η
+            if self._plateau_reached(value, epoch):
+                if self.halvings == self.max_halvings:
+                    run.stop = True  # it had already stopped
+                    return
+                self._halved()
 
     def on_epoch_end(self, run: Run) -> None:
-        if self._plateau.update(run) or self._plateau.wait < self.patience:
+        if not self._plateau_reached(self._plateau.latest(run), run.epoch):
             return
         if self.halvings == self.max_halvings:
             run.stop = True
             return
         run.optimizer.eta /= 2
+        self._halved()
+
+    def _plateau_reached(self, value: float, epoch: int) -> bool:
+        return not self._plateau.update(value, epoch) and self._plateau.wait >= self.patience
+
+    def _halved(self) -> None:
         self.halvings += 1
         self._plateau.wait = 0
 
@@ -156,8 +188,8 @@ class _Schedule(Callback):
         self.eta0 = eta0
 
     def on_train_begin(self, run: Run) -> None:
-        if self.eta0 is None:
-            self.eta0 = run.optimizer.eta
+        if self.eta0 is None:  # a resumed run's η has moved on; its first epoch's has not
+            self.eta0 = run.history.eta[0] if run.history.eta else run.optimizer.eta
 
     def on_epoch_begin(self, run: Run) -> None:
         run.optimizer.eta = float(self.eta(run.epoch))
