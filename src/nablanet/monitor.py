@@ -113,7 +113,10 @@ class Monitor(Callback):
 
     def on_train_begin(self, run: Run) -> None:
         self._W_start = [W.copy() for W in run.net.W]
-        if run.epoch == 0 and run.batch == 0 and not run.history.layers:
+        if run.history.layers:  # resuming: what was already warned about stays warned
+            for d in run.history.layers[-1]:
+                self._flagged |= {(k, d["layer"]) for k in ("vanishing", "exploding") if d.get(k)}
+        elif run.epoch == 0 and run.batch == 0:
             self.record(run)  # epoch 0: the state before any training
 
     def on_epoch_begin(self, run: Run) -> None:
