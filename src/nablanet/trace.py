@@ -9,10 +9,10 @@ For one example (or a small batch, columns = examples inside) ``trace`` records
     ∂C/∂b^l = δ^l                     BP3   (mean over the batch)
     ∂C/∂W^l = δ^l (a^{l−1})ᵀ          BP4   (mean over the batch)
 
-z and a come from the core's ``forward``; δ from the same cost and activation
-calls ``backward`` makes; the gradients from ``backward`` itself, and the trace
-checks that they equal BP3/BP4 applied to its δ, so what it shows is exactly what
-training uses.
+z and a come from the core's ``forward``; each example's δ from the same cost
+and activation calls ``backward`` makes (``errors``); the gradients from
+``backward`` itself, and the trace checks that they equal BP3/BP4 applied to its
+δ, so what it shows is exactly what training uses.
 
 ``render`` prints the numbers; ``explain`` writes each equation in components
 with the numbers substituted, so a person can redo it with a calculator.
@@ -128,8 +128,9 @@ def _step(kind: str, symbol: str, l: int, value: np.ndarray, batch: bool = False
 def errors(net: Network, z: list, a: list[np.ndarray], y: np.ndarray) -> list:
     """δ^l for every layer and every example (columns), by BP1 then BP2; δ[0] is None.
 
-    ``backward`` folds each δ^l into a mean gradient and keeps no δ; this keeps
-    them all, with the very calls ``backward`` makes.
+    These are each example's own errors δ^{x,l}. ``backward`` makes the same
+    cost and activation calls but folds the 1/m of the mean (and any sample
+    weights) into its δ and keeps none of them; this keeps them all, unscaled.
     """
     L = net.L
     delta: list = [None] * (L + 1)
