@@ -123,3 +123,11 @@ def test_to_dict_is_json_ready(net):
 
     d = json.loads(json.dumps(trace(net, [1.0, 0.5], 1.0).to_dict()))
     assert d["steps"][4]["equation"] == "BP1" and d["steps"][4]["shape"] == [1]
+
+
+@pytest.mark.parametrize("cost", ["quadratic", "cross_entropy", "binary_cross_entropy"])
+def test_float32_batches_trace_without_mismatch(cost):
+    net = Network([3, 4, 2], activation="relu", cost=cost, init="he", dtype="float32", seed=4)
+    rng = np.random.default_rng(4)
+    tr = trace(net, rng.random((5, 3)), rng.integers(0, 2, 5))
+    assert tr.m == 5 and all(s.value.dtype == np.float32 for s in tr.steps)
