@@ -2,6 +2,7 @@
 
 import os
 import signal
+import time
 
 import numpy as np
 import pytest
@@ -199,3 +200,20 @@ def test_interrupt_only_checkpoint_writes_nothing_until_ctrl_c(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         nablanet.fit(make_net(), X, Y, callbacks=[SendSigint(1, 2), ckpt], **RUN)
     assert ckpt.interrupted and ckpt.saves == 1 and (tmp_path / "c.npz").exists()
+
+
+def test_ctrl_c_after_training_raised_is_an_ordinary_interrupt(tmp_path):
+    handler = signal.getsignal(signal.SIGINT)
+
+    class Fail(Callback):
+        def on_batch_end(self, run, cost):
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        nablanet.fit(make_net(), X, Y, checkpoint=tmp_path / "c.npz", callbacks=[Fail()], **RUN)
+    assert signal.getsignal(signal.SIGINT) is not handler  # train() did not call on_train_end
+    with pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(100):  # the handler runs at the next bytecode boundary
+            time.sleep(0.01)
+    assert signal.getsignal(signal.SIGINT) is handler

@@ -36,7 +36,7 @@ from .files import (
     write_container,
 )
 from .network import Network
-from .train import Callback, History, Run
+from .train import Callback, History, Run, train
 
 __all__ = ["Checkpoint", "load_run", "previous_path", "read_checkpoint"]
 
@@ -96,15 +96,25 @@ class Checkpoint(Callback):
             self._previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
 
     def _on_sigint(self, signum, frame) -> None:
+        if not _inside_train(frame):  # training ended by an exception: step aside
+            previous = self._restore_handler()
+            if callable(previous):
+                return previous(signum, frame)
+            raise KeyboardInterrupt
         if self.interrupted:  # the second Ctrl-C: stop now, without a checkpoint
             raise KeyboardInterrupt
         self.interrupted = True
         self._run.stop = True
 
-    def on_train_end(self, run: Run) -> None:
-        if self._previous_handler is not None:
-            signal.signal(signal.SIGINT, self._previous_handler)
+    def _restore_handler(self):
+        previous = self._previous_handler
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
             self._previous_handler = None
+        return previous
+
+    def on_train_end(self, run: Run) -> None:
+        self._restore_handler()
         if self.interrupted:
             self.save(run)
             raise KeyboardInterrupt(f"training interrupted; checkpoint written to {self.path}")
@@ -130,6 +140,15 @@ class Checkpoint(Callback):
             os.replace(self.path, previous_path(self.path))
         os.replace(tmp, self.path)
         self.saves += 1
+
+
+def _inside_train(frame) -> bool:
+    """Is ``nablanet.train.train`` on the stack? (It is not once training has raised.)"""
+    while frame is not None:
+        if frame.f_code is train.__code__:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _checkpoint_contents(run: Run, config: dict) -> tuple[dict, dict[str, np.ndarray]]:
