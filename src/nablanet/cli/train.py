@@ -242,31 +242,13 @@ def build_optimizer(settings: dict):
 
 def cmd_train(args) -> int:
     from nablanet import fit
-    from nablanet.checkpoint import Checkpoint
-    from nablanet.files import network_from_spec
 
     _check_paths(args)
     settings, resume_header = _settings(args)
     data, X_train, y_train, validation = load_data(settings, args.quiet or args.json)
-    if resume_header is not None:
-        net = network_from_spec(resume_header["network"], args.resume)
-    else:
-        net = build_network(settings, data.n_features, data.n_classes)
-    if net.sizes[0] != data.n_features or net.sizes[-1] < data.n_classes:
-        raise ValueError(
-            f"the network {net.sizes} does not fit the data "
-            f"({data.n_features} features, {data.n_classes} classes)"
-        )
-    checkpoint_path = args.checkpoint or (args.resume if args.resume else None)
-    checkpoint = Checkpoint(
-        checkpoint_path or INTERRUPT_CHECKPOINT,
-        every=args.checkpoint_every,
-        periodic=checkpoint_path is not None,
-        config=settings,
-    )
-    show = _JsonLines(X_train, y_train, data) if args.json else None
-    if show is None and not args.quiet:
-        show = _RichProgress(X_train, y_train, settings["batch_size"])
+    net = _network(settings, resume_header, data, args.resume)
+    checkpoint = _checkpoint(args, settings)
+    show = _display(args, X_train, settings["batch_size"])
     callbacks = [_TrainAccuracy(X_train, y_train), *([show] if show else [])]
     if settings["eta_decay"]:
         from nablanet.callbacks import InverseScaling
@@ -284,23 +266,62 @@ def cmd_train(args) -> int:
             lmbda=settings["lmbda"],
             validation_data=validation,
             seed=settings["seed"],
-            callbacks=callbacks + [checkpoint],
+            callbacks=[*callbacks, checkpoint],  # the checkpoint last: it may raise on Ctrl-C
             monitor=args.monitor,
             resume=getattr(args, "resume_source", None),
         )
     except KeyboardInterrupt:
-        if isinstance(show, _RichProgress):
-            show.close()
-        if checkpoint.interrupted and checkpoint.path.exists():
-            print(
-                f"\nnablanet: interrupted; checkpoint written to {checkpoint.path}\n"
-                f"resume with: nablanet train --resume {checkpoint.path}",
-                file=sys.stderr,
-            )
-        else:
-            print("\nnablanet: interrupted", file=sys.stderr)
-        return 130
-    seconds = time.perf_counter() - start
+        return _interrupted(show, checkpoint)
+    _finish(args, settings, net, history, data, time.perf_counter() - start)
+    return 0
+
+
+def _network(settings: dict, resume_header: dict | None, data, source):
+    """A new network for the data, or the resumed run's (weights filled in by fit)."""
+    from nablanet.files import network_from_spec
+
+    if resume_header is not None:
+        net = network_from_spec(resume_header["network"], source)
+    else:
+        net = build_network(settings, data.n_features, data.n_classes)
+    if net.sizes[0] != data.n_features or net.sizes[-1] < data.n_classes:
+        raise ValueError(
+            f"the network {net.sizes} does not fit the data "
+            f"({data.n_features} features, {data.n_classes} classes)"
+        )
+    return net
+
+
+def _checkpoint(args, settings: dict):
+    """Periodic checkpoints with --checkpoint (or --resume); otherwise only on Ctrl-C."""
+    from nablanet.checkpoint import Checkpoint
+
+    path = args.checkpoint or args.resume
+    return Checkpoint(path or INTERRUPT_CHECKPOINT, args.checkpoint_every, path is not None, settings)
+
+
+def _display(args, X_train, batch_size: int):
+    if args.json:
+        return _JsonLines(X_train)
+    return None if args.quiet else _RichProgress(X_train, batch_size)
+
+
+def _interrupted(show, checkpoint) -> int:
+    if isinstance(show, _RichProgress):
+        show.close()
+    if checkpoint.interrupted and checkpoint.path.exists():
+        print(
+            f"\nnablanet: interrupted; checkpoint written to {checkpoint.path}\n"
+            f"resume with: nablanet train --resume {checkpoint.path}",
+            file=sys.stderr,
+        )
+    else:
+        print("\nnablanet: interrupted", file=sys.stderr)
+    return 130
+
+
+def _finish(args, settings: dict, net, history, data, seconds: float) -> None:
+    """Test, save, report, and tell: a table, or one JSON object."""
     test = net.evaluate(data.X_test, data.y_test)
     if args.output_model:
         net.save(args.output_model, history=history, hyperparameters={**settings, "dataset": data.summary()})
@@ -328,13 +349,12 @@ def cmd_train(args) -> int:
         "seconds": seconds,
         "model": args.output_model,
         "report": args.report,
-        "checkpoint": checkpoint_path,
+        "checkpoint": args.checkpoint or args.resume,
     }
     if args.json:
         print(json.dumps(summary), flush=True)
     elif not args.quiet:
         _summary_table(summary)
-    return 0
 
 
 class _TrainAccuracy(Callback):
@@ -358,8 +378,8 @@ def _last_accuracy(run) -> float | None:
 class _JsonLines(Callback):
     """One JSON object per epoch on stdout."""
 
-    def __init__(self, X, y, data):
-        self.X, self.y = X, y
+    def __init__(self, X):
+        self.X = X
 
     def on_train_begin(self, run):
         self.warned = len(run.history.warnings)
@@ -384,11 +404,11 @@ class _JsonLines(Callback):
 class _RichProgress(Callback):
     """A live bar per epoch on stderr: cost so far, examples/s; a line per finished epoch."""
 
-    def __init__(self, X, y, batch_size: int):
+    def __init__(self, X, batch_size: int):
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self.X, self.y, self.m = X, y, batch_size
+        self.X, self.m = X, batch_size
         self.console = Console(stderr=True)
         self.progress = Progress(
             TextColumn("[bold]epoch {task.fields[epoch]}"),
