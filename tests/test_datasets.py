@@ -82,7 +82,7 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("NABLANET_DATA", raising=False)
     monkeypatch.delenv("NABLANET_MNIST_URL", raising=False)
-    monkeypatch.setattr(datasets, "SYSTEM_DIR", tmp_path / "system")
+    monkeypatch.setattr(datasets.idx, "SYSTEM_DIR", tmp_path / "system")
     return tmp_path
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import MAX_BYTES, Dataset, DatasetError, _read_capped
+from .base import MAX_BYTES, Dataset, DatasetError, read_capped
 
 __all__ = ["read_restricted", "load_pickled_mnist"]
 
@@ -189,7 +189,7 @@ def load_pickled_mnist(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> D
     set; hold some out again with ``train_validation_split``.
     """
     path = Path(path)
-    parts = read_restricted(_read_capped(path, max_bytes), path)
+    parts = read_restricted(read_capped(path, max_bytes), path)
     if not (isinstance(parts, tuple) and len(parts) == 3):
         raise DatasetError(f"{path}: expected a (train, validation, test) tuple")
     pairs = [_check_part(path, part, which) for part, which in zip(parts, ("train", "validation", "test"))]
