@@ -274,3 +274,16 @@ def test_cli_report_into_a_missing_directory_fails_first(tmp_path, capsys):
     assert main(["report", str(tmp_path / "absent.npz"), "-o", str(tmp_path / "no" / "r.html")]) == 1
     err = capsys.readouterr().err  # the output path is checked before the model is even read
     assert "cannot write the report to" in err and "does not exist" in err
+
+
+def test_a_stored_training_accuracy_reaches_the_metrics_and_the_curves(tmp_path):
+    net = nn.Network([2, 2], seed=0)
+    stored = nn.History(cost=[1.0, 0.5], val_cost=[None, None], val_accuracy=[None, None]).to_dict()
+    stored["accuracy"] = [0.6, 0.75]  # what `nablanet train` records
+    model = tmp_path / "m.npz"
+    files.save(net, model, history=stored)
+    out = tmp_path / "r.html"
+    assert main(["report", str(model), "-o", str(out)]) == 0
+    page = Page(out.read_text("utf-8"))
+    assert "training accuracy75.0%" in page.sections["metrics"]
+    assert [s for s, _ in page.images][:1] == ["curves"]

@@ -25,7 +25,7 @@ from . import plots
 from .network import Network
 from .train import History
 
-__all__ = ["write_report", "render_report", "check_report_path", "SECTIONS"]
+__all__ = ["write_report", "render_report", "check_report_path", "history_from_dict", "SECTIONS"]
 
 # (id, title) of every section, in the order they appear.
 SECTIONS = (
@@ -157,7 +157,7 @@ def render_report(
 ) -> str:
     """The report as an HTML string; see ``write_report``."""
     if isinstance(history, Mapping):
-        history = History.from_dict(history)
+        history = history_from_dict(history)
     history = history if history is not None else History()
     if X_test is None and hasattr(dataset, "X_test"):
         X_test, y_test = dataset.X_test, dataset.y_test
@@ -190,6 +190,14 @@ def render_report(
 </body>
 </html>
 """
+
+
+def history_from_dict(d: Mapping) -> History:
+    """``History.from_dict``, keeping the optional per-epoch training ``accuracy`` list."""
+    history = History.from_dict(d)
+    if d.get("accuracy") is not None:
+        history.accuracy = list(d["accuracy"])
+    return history
 
 
 class _TestData:
@@ -272,6 +280,9 @@ def _metrics(ctx: _Context) -> str:
     h, items = ctx.history, []
     if len(h):
         items += [("epochs trained", str(len(h))), ("training cost", _fmt(h.cost[-1]))]
+        train_acc = (getattr(h, "accuracy", None) or [None])[-1]
+        if train_acc is not None:
+            items.append(("training accuracy", _fmt(train_acc, percent=True)))
         if h.val_cost and h.val_cost[-1] is not None:
             items.append(("validation cost", _fmt(h.val_cost[-1])))
         accs = [a for a in h.val_accuracy if a is not None]

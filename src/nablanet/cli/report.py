@@ -79,7 +79,7 @@ def _shape(text: str) -> tuple[int, ...]:
 def load_source(path: str) -> tuple[Any, Any, dict]:
     """The network, its History and its hyperparameters, from a model or checkpoint file."""
     from nablanet import files
-    from nablanet.train import History
+    from nablanet.report import history_from_dict
 
     if not Path(path).is_file():
         raise FileNotFoundError(f"{path}: no such file")
@@ -88,11 +88,11 @@ def load_source(path: str) -> tuple[Any, Any, dict]:
         from nablanet.checkpoint import load_run, read_checkpoint
 
         header = read_checkpoint(path)[0]
-        net, history = load_run(path).net, History.from_dict(header.get("history") or {})
+        net, history = load_run(path).net, history_from_dict(header.get("history") or {})
     elif kind == "model":
         net, header = files.load_model(path)
         stored = header.get("history")
-        history = History.from_dict(stored) if stored else History()
+        history = history_from_dict(stored or {})
     else:
         raise ValueError(f"{path}: a {kind!r} file; expected a model or a checkpoint")
     return net, history, dict(header.get("hyperparameters") or {})
