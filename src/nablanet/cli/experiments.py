@@ -18,7 +18,15 @@ import numpy as np
 
 # Per experiment: (help, [(flag, argparse keywords, run() keyword)]).
 _COMMON_DATA = [
-    ("--dataset", {"default": "auto", "choices": ("auto", "fashion-mnist", "digits", "mnist")}, "dataset"),
+    (
+        "--dataset",
+        {
+            "default": "auto",
+            "choices": ("auto", "fashion-mnist", "digits", "mnist"),
+            "help": "auto: Fashion-MNIST if installed, else digits",
+        },
+        "dataset",
+    ),
     ("--seed", {"type": int, "default": 0}, "seed"),
 ]
 
@@ -77,10 +85,38 @@ EXPERIMENTS: dict[str, tuple[str, list]] = {
     "speed": (
         "time a forward pass, backprop and the numerical gradient (46)",
         [
-            ("--hidden", {"type": _sizes, "default": [30]}, "hidden"),
-            ("--batch-size", {"type": _positive_int, "default": 10}, "batch_size"),
-            ("--method", {"choices": ("forward", "central"), "default": "forward"}, "method"),
-            ("--n-samples", {"type": _positive_int, "default": None}, "n_samples"),
+            (
+                "--hidden",
+                {
+                    "type": _sizes,
+                    "default": [30],
+                    "help": "hidden layer sizes (default 30: the seeds' [784, 30, 10])",
+                },
+                "hidden",
+            ),
+            (
+                "--batch-size",
+                {"type": _positive_int, "default": 10, "help": "examples in the batch (default 10)"},
+                "batch_size",
+            ),
+            (
+                "--method",
+                {
+                    "choices": ("forward", "central"),
+                    "default": "forward",
+                    "help": "forward: the seeds' (46); central: two evaluations per parameter",
+                },
+                "method",
+            ),
+            (
+                "--n-samples",
+                {
+                    "type": _positive_int,
+                    "default": None,
+                    "help": "time only N entries per W^l, b^l and extrapolate (default: all)",
+                },
+                "n_samples",
+            ),
             ("--dtype", {"choices": ("float32", "float64"), "default": "float32"}, "dtype"),
             *_COMMON_DATA,
         ],
@@ -88,28 +124,72 @@ EXPERIMENTS: dict[str, tuple[str, list]] = {
     "saturation": (
         "saturated sigmoids, dead ReLUs and ∂C/∂w against a_in during training",
         [
-            ("--n-train", {"type": _positive_int, "default": 10_000}, "n_train"),
-            ("--n-probe", {"type": _positive_int, "default": 1_000}, "n_probe"),
-            ("--epochs", {"type": _count, "default": 5}, "epochs"),
-            ("--hidden", {"type": _sizes, "default": [30, 30]}, "hidden"),
-            ("--threshold", {"type": _positive_float, "default": 0.01}, "threshold"),
+            (
+                "--n-train",
+                {"type": _positive_int, "default": 10_000, "help": "training examples (default 10000)"},
+                "n_train",
+            ),
+            (
+                "--n-probe",
+                {
+                    "type": _positive_int,
+                    "default": 1_000,
+                    "help": "fixed subset the statistics are measured on (default 1000)",
+                },
+                "n_probe",
+            ),
+            ("--epochs", {"type": _count, "default": 5, "help": "epochs of SGD (default 5)"}, "epochs"),
+            (
+                "--hidden",
+                {"type": _sizes, "default": [30, 30], "help": "hidden layer sizes (default 30,30)"},
+                "hidden",
+            ),
+            (
+                "--threshold",
+                {
+                    "type": _positive_float,
+                    "default": 0.01,
+                    "help": "a sigmoid is saturated where σ'(z) is below this (default 0.01)",
+                },
+                "threshold",
+            ),
             *_COMMON_DATA,
         ],
     ),
     "vanishing": (
         "‖∂C/∂b^l‖ per hidden layer: vanishing (sigmoid), even (ReLU + He), exploding",
         [
-            ("--n-train", {"type": _positive_int, "default": 10_000}, "n_train"),
-            ("--n-probe", {"type": _positive_int, "default": 1_000}, "n_probe"),
-            ("--epochs", {"type": _count, "default": 5}, "epochs"),
-            ("--eta", {"type": _positive_float, "default": 0.1}, "eta"),
+            (
+                "--n-train",
+                {"type": _positive_int, "default": 10_000, "help": "training examples (default 10000)"},
+                "n_train",
+            ),
+            (
+                "--n-probe",
+                {
+                    "type": _positive_int,
+                    "default": 1_000,
+                    "help": "fixed subset the statistics are measured on (default 1000)",
+                },
+                "n_probe",
+            ),
+            ("--epochs", {"type": _count, "default": 5, "help": "epochs of SGD (default 5)"}, "epochs"),
+            (
+                "--eta",
+                {"type": _positive_float, "default": 0.1, "help": "SGD learning rate (default 0.1)"},
+                "eta",
+            ),
             *_COMMON_DATA,
         ],
     ),
     "paths": (
         "∂C/∂w as a sum over every path to the cost, against backprop",
         [
-            ("--layers", {"type": _sizes, "default": [2, 3, 3, 2]}, "sizes"),
+            (
+                "--layers",
+                {"type": _sizes, "default": [2, 3, 3, 2], "help": "a tiny network (default 2,3,3,2)"},
+                "sizes",
+            ),
             (
                 "--weight",
                 {"type": _sizes, "default": [1, 1, 1], "help": "l,j,k of w^l_jk (1-based)"},
@@ -123,10 +203,18 @@ EXPERIMENTS: dict[str, tuple[str, list]] = {
     "costs": (
         "a saturated sigmoid neuron under the quadratic and cross-entropy costs",
         [
-            ("--epochs", {"type": _positive_int, "default": 300}, "epochs"),
-            ("--eta", {"type": _positive_float, "default": 0.15}, "eta"),
-            ("--w0", {"type": float, "default": 2.0}, "w0"),
-            ("--b0", {"type": float, "default": 2.0}, "b0"),
+            ("--epochs", {"type": _positive_int, "default": 300, "help": "epochs (default 300)"}, "epochs"),
+            (
+                "--eta",
+                {"type": _positive_float, "default": 0.15, "help": "SGD learning rate (default 0.15)"},
+                "eta",
+            ),
+            (
+                "--w0",
+                {"type": float, "default": 2.0, "help": "starting weight (default 2: z = 4, saturated)"},
+                "w0",
+            ),
+            ("--b0", {"type": float, "default": 2.0, "help": "starting bias (default 2)"}, "b0"),
         ],
     ),
 }
