@@ -209,3 +209,9 @@ def test_eta_decay_is_recorded_in_the_history(tmp_path, capsys):
     assert code == 0 and meta["history"]["eta"] == [0.1, 0.05, 0.1 / 3]
     assert meta["hyperparameters"]["eta_decay"] == 1.0
     assert len(meta["history"]["accuracy"]) == 3  # training accuracy, for the plots
+
+
+def test_report_is_written_after_training(tmp_path, capsys):
+    code, out, _ = run(capsys, "train", "--epochs", "1", "--json", "--report", tmp_path / "run.html")
+    assert code == 0 and json.loads(out.splitlines()[-1])["report"] == str(tmp_path / "run.html")
+    assert (tmp_path / "run.html").read_text().lstrip().lower().startswith("<!doctype html")
