@@ -215,6 +215,15 @@ EXPERIMENTS: dict[str, tuple[str, list]] = {
                 "w0",
             ),
             ("--b0", {"type": float, "default": 2.0, "help": "starting bias (default 2)"}, "b0"),
+            (
+                "--seed",
+                {
+                    "type": int,
+                    "default": 0,
+                    "help": "accepted for uniformity: one example and a fixed start leave nothing random",
+                },
+                "seed",
+            ),
         ],
     ),
 }
