@@ -15,7 +15,13 @@ equation below holds column by column, for the whole batch at once:
     ∂C/∂W^l = δ^l (a^{l−1})ᵀ      → the product sums over examples    (BP4)
 
 The batched ``backprop`` returns the gradient of the *mean* cost over the batch,
-(1/m) Σ_x ∇C_x; the sum over examples in BP4 is done by one matrix product.
+(1/m) Σ_x ∇C_x; the sum over examples in BP3 and BP4 is done by one matrix
+product each, and the 1/m is folded into δ^L once, so every δ^l carries it.
+
+Speed: the training loop passes a ``Workspace``, arrays allocated once per
+batch size that ``forward`` and ``backward`` write into (``out=``), so a
+mini-batch allocates almost nothing and does little besides its matrix
+products. Without one, every call returns new arrays.
 ``backprop_single`` is the teaching path: the seeds' five steps for a single
 example, line by line. ``backprop_reference`` averages it over a batch, and the
 tests prove that it agrees with ``backprop``.
@@ -30,47 +36,83 @@ import numpy as np
 if TYPE_CHECKING:
     from .network import Network
 
-__all__ = ["forward", "backward", "backprop", "backprop_single", "backprop_reference"]
+__all__ = ["Workspace", "forward", "backward", "backprop", "backprop_single", "backprop_reference"]
 
 Gradient = tuple[list[np.ndarray], list[np.ndarray]]  # (nabla_b, nabla_w), one per layer 1..L
 
 
-def forward(net: Network, x: np.ndarray) -> tuple[list, list[np.ndarray]]:
+class Workspace:
+    """Arrays reused by every mini-batch of ``m`` examples for one network's shape.
+
+    ``z[l]``, ``a[l]`` and ``delta[l]`` have shape (n_l, m); ``nabla_b[l]`` and
+    ``nabla_w[l]`` are shaped like b^l and W^l. Index 0 (the input layer) is
+    None. The ∂C/∂b^l are views into one array, ``nabla_b_all``, so that the
+    divergence guard sums all of them in one call.
+    """
+
+    def __init__(self, net: Network, m: int):
+        n, dtype = net.sizes[1:], net.W[0].dtype
+        self.m = m
+        self.z: list = [None, *(np.empty((n_l, m), dtype) for n_l in n)]
+        self.a: list = [None, *(np.empty((n_l, m), dtype) for n_l in n)]
+        self.delta: list = [None, *(np.empty((n_l, m), dtype) for n_l in n)]
+        self.nabla_b_all = np.empty(sum(n), dtype)
+        self.nabla_b: list = [None, *np.split(self.nabla_b_all, np.cumsum(n[:-1]))]
+        self.nabla_w: list = [None, *(np.empty_like(W) for W in net.W)]
+        self.ones = np.ones(m, dtype)  # Σ over a batch's columns as a product: δ 1
+
+
+def forward(net: Network, x: np.ndarray, ws: Workspace | None = None) -> tuple[list, list[np.ndarray]]:
     """Feedforward a batch (columns = examples); return z^l and a^l for l = 0..L.
 
     z[0] is None, because the input layer has no weighted input; a[0] = x.
+    With a Workspace the z^l and a^l are its arrays, overwritten by the next call.
     """
+    new = [None] * (len(net.W) + 1)  # out=None: each step makes a new array
+    out_z, out_a = (ws.z, ws.a) if ws is not None else (new, new)
     z: list = [None]
     a = [x]
-    for W, b, act in zip(net.W, net.b, net.activations):
-        z.append(W @ a[-1] + b[:, None])  # (25): z^l = W^l a^{l−1} + b^l
-        a.append(act.fn(z[-1]))  # (23): a^l = σ(z^l)
+    for l, (W, b, act) in enumerate(zip(net.W, net.b, net.activations), start=1):
+        z.append(np.matmul(W, a[l - 1], out=out_z[l]))
+        z[l] += b[:, None]  # (25): z^l = W^l a^{l−1} + b^l, the bias added in place
+        a.append(act.fn(z[l], out=out_a[l]))  # (23): a^l = σ(z^l)
     return z, a
 
 
 def backward(
-    net: Network, z: list, a: list[np.ndarray], y: np.ndarray, weight: np.ndarray | None = None
+    net: Network,
+    z: list,
+    a: list[np.ndarray],
+    y: np.ndarray,
+    weight: np.ndarray | None = None,
+    ws: Workspace | None = None,
 ) -> Gradient:
     """The four equations, run backward from the output error; returns mean gradients.
 
     ``weight``, of shape (m,), scales each example's share of the gradient
-    (sample weights); without it every example counts once.
+    (sample weights); without it every example counts once. With a Workspace
+    the gradients are its arrays, overwritten by the next call.
     """
     W = [None, *net.W]
     act = [None, *net.activations]
     L = len(W) - 1
     m = y.shape[1]
-    nabla_b: list = [None] * (L + 1)
-    nabla_w: list = [None] * (L + 1)
+    if ws is None:  # out=None: every product below makes a new array
+        delta, nabla_b, nabla_w = [None] * (L + 1), [None] * (L + 1), [None] * (L + 1)
+        ones = np.ones(m, a[L].dtype)
+    else:
+        delta, nabla_b, nabla_w, ones = ws.delta, ws.nabla_b, ws.nabla_w, ws.ones
 
-    delta = net.cost.delta(z[L], a[L], y, act[L])  # BP1
-    if weight is not None:  # C = (1/m) Σ_x w_x C_x, so each column of δ^L scales by w_x
-        delta = delta * weight
+    # C = (1/m) Σ_x w_x C_x: scaling δ^L's columns by w_x/m once carries the mean
+    # (and the sample weights) through BP2, so BP3 and BP4 are bare products.
+    scale = 1 / m if weight is None else weight / m
+    delta[L] = np.multiply(net.cost.delta(z[L], a[L], y, act[L]), scale, out=delta[L])  # BP1
     for l in range(L, 0, -1):
-        nabla_b[l] = delta.sum(axis=1) / m  # BP3
-        nabla_w[l] = (delta @ a[l - 1].T) / m  # BP4
+        nabla_b[l] = np.matmul(delta[l], ones, out=nabla_b[l])  # BP3
+        nabla_w[l] = np.matmul(delta[l], a[l - 1].T, out=nabla_w[l])  # BP4
         if l > 1:  # no δ is needed for the input layer
-            delta = act[l - 1].backward(z[l - 1], a[l - 1], W[l].T @ delta)  # BP2
+            g = np.matmul(W[l].T, delta[l], out=delta[l - 1])
+            delta[l - 1] = act[l - 1].backward(z[l - 1], a[l - 1], g, out=g)  # BP2
     return nabla_b[1:], nabla_w[1:]
 
 

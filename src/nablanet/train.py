@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .backprop import backward, forward
+from .backprop import Workspace, backward, forward
 from .network import Network, as_rng
 from .optimizers import SGD, Optimizer
 
@@ -90,14 +90,19 @@ def train_step(
     y: np.ndarray,
     lmbda_n: float,
     weight: np.ndarray | None = None,
+    ws: Workspace | None = None,
 ) -> float:
-    """One mini-batch (columns = examples): gradient, then update. Returns the batch cost."""
-    z, a = forward(net, x)
+    """One mini-batch (columns = examples): gradient, then update. Returns the batch cost.
+
+    ``ws``, a ``Workspace`` for this batch size, lets the step reuse its arrays.
+    """
+    ws = ws if ws is not None else Workspace(net, x.shape[1])
+    z, a = forward(net, x, ws)
     cost = net.cost.fn(a[-1], y)
-    nabla_b, nabla_w = backward(net, z, a, y, weight)
+    nabla_b, nabla_w = backward(net, z, a, y, weight, ws)
     # Guard before the update, so a bad step never reaches the weights. A non-finite
-    # δ^l shows in ∂C/∂b^l = mean of δ^l (BP3), which is cheap to sum.
-    if not np.isfinite(cost + sum(float(nb.sum()) for nb in nabla_b)):
+    # δ^l shows in ∂C/∂b^l = mean of δ^l (BP3), and one sum covers every layer's.
+    if not np.isfinite(cost + float(ws.nabla_b_all.sum())):
         raise DivergenceError(_diagnose(z, a, cost, nabla_b, nabla_w))
     if lmbda_n:  # L2: C = C_0 + (λ/2n) Σ w², so ∂C/∂w gains (λ/n) w
         for nw, W in zip(nabla_w, net.W):
@@ -241,11 +246,20 @@ def _run_epoch(run: Run, X: np.ndarray, Y: np.ndarray, callbacks: Sequence[Callb
         run.rng.bit_generator.state = run.epoch_rng_state
     order = run.rng.permutation(n)
     lmbda_n = run.lmbda / n
+    buffers: dict[int, tuple] = {}  # per batch size: rows for X and Y, and a Workspace
     for k in range(run.batch, -(-n // m)):
         idx = order[k * m : (k + 1) * m]
+        if len(idx) not in buffers:
+            x, y = np.empty((len(idx), X.shape[1]), X.dtype), np.empty((len(idx), Y.shape[1]), Y.dtype)
+            buffers[len(idx)] = x, y, Workspace(run.net, len(idx))
+        x, y, ws = buffers[len(idx)]
+        # Gather the shuffled batch into the same rows each time (mode="clip"
+        # skips the bounds check that would buffer the copy); x.T is a view.
+        X.take(idx, axis=0, out=x, mode="clip")
+        Y.take(idx, axis=0, out=y, mode="clip")
         try:
             w = None if run.sample_weight is None else run.sample_weight[idx]
-            cost = train_step(run.net, run.optimizer, X[idx].T, Y[idx].T, lmbda_n, w)
+            cost = train_step(run.net, run.optimizer, x.T, y.T, lmbda_n, w, ws)
         except DivergenceError as e:
             raise DivergenceError(f"epoch {run.epoch + 1}, mini-batch {k + 1}: {e}") from None
         run.batch = k + 1
