@@ -215,3 +215,32 @@ def test_report_is_written_after_training(tmp_path, capsys):
     code, out, _ = run(capsys, "train", "--epochs", "1", "--json", "--report", tmp_path / "run.html")
     assert code == 0 and json.loads(out.splitlines()[-1])["report"] == str(tmp_path / "run.html")
     assert (tmp_path / "run.html").read_text().lstrip().lower().startswith("<!doctype html")
+
+
+def test_new_monitor_warnings_are_shown_once(capsys):
+    from nablanet.cli.train import _JsonLines, _RichProgress
+    from nablanet.train import Run
+
+    X = np.zeros((4, 2))
+    for display in (_RichProgress(X, 2), _JsonLines(X)):
+        run = Run(
+            nablanet.Network([2, 3, 2]), nablanet.SGD(0.1), np.random.default_rng(0), epochs=2, batch_size=2
+        )
+        display.on_train_begin(run)
+        for epoch, warning in enumerate(["layer 1: gradients vanishing", None]):
+            display.on_epoch_begin(run)
+            run.batch, run.cost_sum = 2, 1.0
+            display.on_batch_end(run, 0.5)
+            h = run.history
+            h.cost.append(0.5), h.val_cost.append(None), h.val_accuracy.append(None)
+            h.seconds.append(0.1), h.eta.append(0.1)
+            if warning:
+                h.warnings.append(warning)
+            run.epoch, run.batch = epoch + 1, 0
+            display.on_epoch_end(run)
+        display.on_train_end(run)
+    out, err = capsys.readouterr()
+    assert err.count("warning: layer 1: gradients vanishing") == 1
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["warnings"] for r in records] == [["layer 1: gradients vanishing"], []]
+    assert records[0]["examples_per_second"] == pytest.approx(40)
