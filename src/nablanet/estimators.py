@@ -707,12 +707,16 @@ def _check_sample_weight(sample_weight: Any, n: int) -> np.ndarray | None:
 
 
 def _as_dtype(A: np.ndarray, dtype: Any, name: str) -> np.ndarray:
-    """A (finite, checked) in the network's dtype, or a clear error if it does not fit."""
+    """Finite, checked A in the network's dtype, or a clear error if its values do not fit."""
     dtype = np.dtype(dtype)
+    if A.dtype == dtype:
+        return A
     big = np.finfo(dtype).max
-    if A.size and np.abs(A).max() > big:
-        raise ValueError(
-            f"{name} holds values too large for {dtype.name} (largest |value| {np.abs(A).max():.3g} > "
-            f"{big:.3g}): scale it first (StandardScaler) or use dtype='float64'"
-        )
-    return A.astype(dtype, copy=False)
+    if A.size and np.finfo(A.dtype).max > big:  # narrowing: float64 → float32 could overflow
+        largest = max(-float(A.min()), float(A.max()))  # two reductions, no |A| temporary
+        if largest > big:
+            raise ValueError(
+                f"{name} holds values too large for {dtype.name} (largest |value| {largest:.3g} > "
+                f"{big:.3g}): scale it first (StandardScaler) or use dtype='float64'"
+            )
+    return A.astype(dtype)
