@@ -217,3 +217,17 @@ def test_ctrl_c_after_training_raised_is_an_ordinary_interrupt(tmp_path):
         for _ in range(100):  # the handler runs at the next bytecode boundary
             time.sleep(0.01)
     assert signal.getsignal(signal.SIGINT) is handler
+
+
+@pytest.mark.parametrize("bit_generator", ["MT19937", "Philox", "SFC64", "PCG64DXSM"])
+def test_resume_with_any_bit_generator(tmp_path, bit_generator):
+    def rng():
+        return np.random.Generator(getattr(np.random, bit_generator)(7))
+
+    reference = make_net()
+    nablanet.fit(reference, X, Y, **{**RUN, "seed": rng()})
+    net = make_net()
+    nablanet.fit(net, X, Y, checkpoint=tmp_path / "c.npz", callbacks=[StopAt(2, 6)], **{**RUN, "seed": rng()})
+    resumed = make_net()
+    nablanet.fit(resumed, X, Y, resume=tmp_path / "c.npz", **RUN)
+    assert_same(resumed, reference)

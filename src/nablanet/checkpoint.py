@@ -142,6 +142,13 @@ class Checkpoint(Callback):
         self.saves += 1
 
 
+def _plain(state):
+    """A bit generator's state as JSON: MT19937, Philox and SFC64 keep arrays in it."""
+    if isinstance(state, dict):
+        return {k: _plain(v) for k, v in state.items()}
+    return state.tolist() if isinstance(state, np.ndarray) else state
+
+
 def _inside_train(frame) -> bool:
     """Is ``nablanet.train.train`` on the stack? (It is not once training has raised.)"""
     while frame is not None:
@@ -176,8 +183,8 @@ def _checkpoint_contents(run: Run, config: dict) -> tuple[dict, dict[str, np.nda
             "lmbda": run.lmbda,
             "cost_sum": run.cost_sum,
             "seconds": run.seconds,
-            "rng_state": run.rng.bit_generator.state,
-            "epoch_rng_state": run.epoch_rng_state,
+            "rng_state": _plain(run.rng.bit_generator.state),
+            "epoch_rng_state": _plain(run.epoch_rng_state),
             "optimizer": {
                 "name": run.optimizer.name,
                 "state": scalars,
