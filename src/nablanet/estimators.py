@@ -711,7 +711,7 @@ def _as_dtype(A: np.ndarray, dtype: Any, name: str) -> np.ndarray:
     dtype = np.dtype(dtype)
     if A.dtype == dtype:
         return A
-    big = np.finfo(dtype).max
+    big = float(np.finfo(dtype).max)
     if A.size and np.finfo(A.dtype).max > big:  # narrowing: float64 → float32 could overflow
         largest = max(-float(A.min()), float(A.max()))  # two reductions, no |A| temporary
         if largest > big:
