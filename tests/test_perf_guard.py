@@ -1,0 +1,89 @@
+"""Guards against performance regressions that need no clock.
+
+The batched path must do the same work in Python whatever the batch size: no
+per-example loop may creep into ``train_step`` or the epoch loop. We count the
+Python and C-level calls (each NumPy function or method call is one) that a
+mini-batch makes, with ``sys.setprofile``, and ask that the count not depend on
+the batch size m. The per-example reference path is counted the same way, to
+show that the check can fail. Nothing here is timed.
+"""
+
+import sys
+from collections import Counter
+
+import numpy as np
+import pytest
+
+import nablanet as nn
+from nablanet.backprop import Workspace, backprop_reference
+from nablanet.train import Run, train, train_step
+
+CASES = [
+    ([6, 5, 3], "sigmoid", "quadratic"),
+    ([6, 7, 5, 3], "relu", "cross_entropy"),
+    ([6, 4, 3], "tanh", "binary_cross_entropy"),
+]
+
+
+def count_calls(fn, *args, **kwargs) -> Counter:
+    """Profiler events while fn runs: 'call' (Python functions) and 'c_call' (C functions)."""
+    counts: Counter = Counter()
+
+    def profile(frame, event, arg):
+        counts[event] += 1
+
+    sys.setprofile(profile)
+    try:
+        fn(*args, **kwargs)
+    finally:
+        sys.setprofile(None)
+    return Counter({k: counts[k] for k in ("call", "c_call")})
+
+
+def batch(net, m, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.random((net.sizes[0], m), dtype=np.float32)
+    y = np.eye(net.sizes[-1], dtype=np.float32)[:, rng.integers(0, net.sizes[-1], m)]
+    return x, y
+
+
+def step_calls(sizes, activation, cost, m):
+    net = nn.Network(sizes, activation=activation, cost=cost, seed=0)
+    ws, opt = Workspace(net, m), nn.SGD(0.1)
+    x, y = batch(net, m)
+    train_step(net, opt, x, y, 0.0, None, ws)  # first call: lazy set-up, if any
+    return count_calls(train_step, net, opt, x, y, 0.0, None, ws)
+
+
+@pytest.mark.parametrize("sizes,activation,cost", CASES)
+def test_a_training_step_makes_the_same_calls_for_any_batch_size(sizes, activation, cost):
+    counts = {m: step_calls(sizes, activation, cost, m) for m in (1, 8, 64)}
+    assert counts[1] == counts[8] == counts[64], counts
+    assert counts[8]["c_call"] > 0  # the profiler saw the NumPy calls
+
+
+def epoch_calls(m: int, n_batches: int) -> Counter:
+    """Calls made by one epoch of ``train`` over n_batches full mini-batches of m."""
+    net = nn.Network([6, 5, 3], activation="relu", cost="cross_entropy", seed=0)
+    rng = np.random.default_rng(0)
+    X = rng.random((m * n_batches, 6), dtype=np.float32)
+    Y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, m * n_batches)]
+    run = Run(net, nn.SGD(0.1), np.random.default_rng(0), epochs=1, batch_size=m)
+    return count_calls(train, run, X, Y)
+
+
+def test_the_epoch_loop_costs_the_same_per_batch_for_any_batch_size():
+    # One more mini-batch in the epoch adds exactly one step's calls, whatever m:
+    # gathering the batch and the bookkeeping around it do not loop over examples.
+    three = {m: epoch_calls(m, 3) for m in (2, 16, 64)}
+    per_batch = {m: epoch_calls(m, 4) - three[m] for m in three}
+    assert per_batch[2] == per_batch[16] == per_batch[64], per_batch
+    # What is left is the epoch's set-up (shuffle, buffers made once): also independent of m.
+    setup = {m: {k: three[m][k] - 3 * per_batch[m][k] for k in ("call", "c_call")} for m in three}
+    assert setup[2] == setup[16] == setup[64], setup
+
+
+def test_the_count_catches_a_per_example_loop():
+    net = nn.Network([6, 5, 3], activation="sigmoid", seed=0)
+    small, large = (count_calls(backprop_reference, net, *batch(net, m)) for m in (2, 16))
+    assert large["c_call"] > 4 * small["c_call"]
