@@ -1,11 +1,13 @@
 """Guards against performance regressions that need no clock.
 
 The batched path must do the same work in Python whatever the batch size: no
-per-example loop may creep into ``train_step`` or the epoch loop. We count the
-Python and C-level calls (each NumPy function or method call is one) that a
-mini-batch makes, with ``sys.setprofile``, and ask that the count not depend on
-the batch size m. The per-example reference path is counted the same way, to
-show that the check can fail. Nothing here is timed.
+per-example loop may creep into ``train_step`` or the epoch loop. We count what a
+mini-batch executes in Python, with the interpreter's own hooks: every line
+(``sys.settrace``; a loop over examples runs its body's lines m times), every
+Python call, and every call of a built-in C function or method
+(``sys.setprofile``), and ask that the counts not depend on the batch size m.
+The per-example reference path is counted the same way, to show that the check
+can fail. Nothing here is timed.
 """
 
 import sys
@@ -25,19 +27,29 @@ CASES = [
 ]
 
 
+EVENTS = ("line", "call", "c_call")
+
+
 def count_calls(fn, *args, **kwargs) -> Counter:
-    """Profiler events while fn runs: 'call' (Python functions) and 'c_call' (C functions)."""
+    """Events while fn runs: Python lines and calls, and calls of built-in C functions."""
     counts: Counter = Counter()
 
-    def profile(frame, event, arg):
-        counts[event] += 1
+    def trace(frame, event, arg):
+        counts[event] += 1  # "call" on entering a Python function, then its "line"s
+        return trace
 
+    def profile(frame, event, arg):
+        if event == "c_call":
+            counts[event] += 1
+
+    sys.settrace(trace)
     sys.setprofile(profile)
     try:
         fn(*args, **kwargs)
     finally:
         sys.setprofile(None)
-    return Counter({k: counts[k] for k in ("call", "c_call")})
+        sys.settrace(None)
+    return Counter({k: counts[k] for k in EVENTS})
 
 
 def batch(net, m, seed=0):
@@ -59,7 +71,7 @@ def step_calls(sizes, activation, cost, m):
 def test_a_training_step_makes_the_same_calls_for_any_batch_size(sizes, activation, cost):
     counts = {m: step_calls(sizes, activation, cost, m) for m in (1, 8, 64)}
     assert counts[1] == counts[8] == counts[64], counts
-    assert counts[8]["c_call"] > 0  # the profiler saw the NumPy calls
+    assert counts[8]["line"] > 20 and counts[8]["c_call"] > 0  # the hooks saw the step
 
 
 def epoch_calls(m: int, n_batches: int) -> Counter:
@@ -79,11 +91,11 @@ def test_the_epoch_loop_costs_the_same_per_batch_for_any_batch_size():
     per_batch = {m: epoch_calls(m, 4) - three[m] for m in three}
     assert per_batch[2] == per_batch[16] == per_batch[64], per_batch
     # What is left is the epoch's set-up (shuffle, buffers made once): also independent of m.
-    setup = {m: {k: three[m][k] - 3 * per_batch[m][k] for k in ("call", "c_call")} for m in three}
+    setup = {m: {k: three[m][k] - 3 * per_batch[m][k] for k in EVENTS} for m in three}
     assert setup[2] == setup[16] == setup[64], setup
 
 
 def test_the_count_catches_a_per_example_loop():
     net = nn.Network([6, 5, 3], activation="sigmoid", seed=0)
     small, large = (count_calls(backprop_reference, net, *batch(net, m)) for m in (2, 16))
-    assert large["c_call"] > 4 * small["c_call"]
+    assert large["line"] > 4 * small["line"] and large["c_call"] > 4 * small["c_call"]
