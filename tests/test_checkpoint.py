@@ -1,8 +1,10 @@
 """Checkpoints: exact resume (bit for bit), fallback to the previous file, Ctrl-C."""
 
+import json
 import os
 import signal
 import time
+import zipfile
 
 import numpy as np
 import pytest
@@ -231,3 +233,43 @@ def test_resume_with_any_bit_generator(tmp_path, bit_generator):
     resumed = make_net()
     nablanet.fit(resumed, X, Y, resume=tmp_path / "c.npz", **RUN)
     assert_same(resumed, reference)
+
+
+def _edit_run_state(path, edit):
+    """Rewrite a checkpoint's header.json as a valid zip (the SHA-256 covers weights, not run state)."""
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    header = json.loads(members["header.json"])
+    edit(header["run"])
+    members["header.json"] = json.dumps(header).encode()
+    with zipfile.ZipFile(path, "w") as zf:
+        for n, b in members.items():
+            zf.writestr(n, b)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda r: r["rng_state"].update(bit_generator="Evil"),
+        lambda r: r.update(batch=-1),
+        lambda r: r.update(batch_size=2.5),
+        lambda r: r["optimizer"].update(name="rmsprop"),
+        lambda r: r["optimizer"]["slots"].update(v=1),
+        lambda r: r.pop("cost_sum"),
+    ],
+)
+def test_a_run_state_that_does_not_rebuild_falls_back_to_previous(tmp_path, edit):
+    ckpt = tmp_path / "run.npz"
+    nablanet.fit(make_net(), X, Y, optimizer=Momentum(0.2), checkpoint=ckpt, **RUN)
+    _edit_run_state(ckpt, edit)
+    with pytest.warns(UserWarning, match="run state is invalid"):
+        run = load_run(ckpt, make_net())
+    assert run.epoch == 3  # the .prev file: the end of epoch 3 of 4
+
+
+def test_checkpoint_before_the_first_step(tmp_path):
+    run = nablanet.train.Run(make_net(), Momentum(0.2), np.random.default_rng(0), epochs=2, batch_size=5)
+    Checkpoint(tmp_path / "c.npz").save(run)
+    restored = load_run(tmp_path / "c.npz")
+    assert isinstance(restored.optimizer, Momentum) and restored.optimizer.t == 0
+    assert_same(restored.net, run.net)

@@ -199,11 +199,15 @@ def _checkpoint_contents(run: Run, config: dict) -> tuple[dict, dict[str, np.nda
 
 
 def read_checkpoint(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray], Path]:
-    """The latest intact checkpoint: ``path``, or ``<path>.prev`` with a warning if ``path`` is bad."""
+    """The latest intact checkpoint: ``path``, or ``<path>.prev`` with a warning if ``path`` is bad.
+
+    Returns the header, the arrays and the file they came from. "Intact" includes
+    a run state that rebuilds: a known optimizer whose arrays fit the network, a
+    known bit generator, whole numbers where they belong.
+    """
     path = Path(path)
     try:
-        header, arrays = _read_checkpoint_file(path)
-        return header, arrays, path
+        return (*_read_checkpoint_file(path), path)
     except ModelFileError as latest_error:
         prev = previous_path(path)
         if not prev.exists():
@@ -222,7 +226,44 @@ def _read_checkpoint_file(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
     header, arrays = read_container(path)
     if header.get("kind") != "checkpoint" or not isinstance(header.get("run"), dict):
         raise ModelFileError(f"{path}: this is a {header.get('kind')!r} file, not a checkpoint")
+    _run_state(header, arrays, path)  # rebuild once, so that a bad state counts as a bad file
     return header, arrays
+
+
+def _run_state(header: dict, arrays: dict, source: Path) -> dict:
+    """Everything in a Run but the network, rebuilt from the file (ModelFileError if it cannot be)."""
+    saved = network_from_spec(header["network"], source)
+    check_weights(saved, arrays, source)
+    try:
+        state = header["run"]
+        run = {
+            "optimizer": _optimizer(state["optimizer"], arrays, saved.params),
+            "rng": _generator(state["rng_state"]),
+            "epochs": _whole(state["epochs"]),
+            "batch_size": _whole(state["batch_size"], minimum=1),
+            "lmbda": float(state["lmbda"]),
+            "history": History.from_dict(header["history"]),
+            "epoch": _whole(state["epoch"]),
+            "batch": _whole(state["batch"]),
+            "epoch_rng_state": state["epoch_rng_state"],
+            "cost_sum": float(state["cost_sum"]),
+            "seconds": float(state["seconds"]),
+        }
+        if run["epoch_rng_state"] is not None:
+            _generator(run["epoch_rng_state"])
+        elif run["batch"]:
+            raise ValueError("a mid-epoch checkpoint has no shuffle state")
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as e:
+        raise ModelFileError(
+            f"{source}: the checkpoint's run state is invalid ({type(e).__name__}: {e})"
+        ) from None
+    return run
+
+
+def _whole(value, minimum: int = 0) -> int:
+    if type(value) is not int or value < minimum:
+        raise ValueError(f"expected a whole number ≥ {minimum}, got {value!r}")
+    return value
 
 
 def load_run(path: str | os.PathLike, net: Network | None = None) -> Run:
@@ -233,17 +274,6 @@ def load_run(path: str | os.PathLike, net: Network | None = None) -> Run:
     ``<path>.prev``, with a warning, if ``path`` is damaged.
     """
     header, arrays, source = read_checkpoint(path)
-    try:
-        return _rebuild(header, arrays, source, net)
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
-        if isinstance(e, ModelFileError):
-            raise
-        raise ModelFileError(
-            f"{source}: the checkpoint's run state is invalid ({type(e).__name__}: {e})"
-        ) from None
-
-
-def _rebuild(header: dict, arrays: dict, source: Path, net: Network | None) -> Run:
     saved = network_from_spec(header["network"], source)
     if net is None:
         net = saved
@@ -252,36 +282,23 @@ def _rebuild(header: dict, arrays: dict, source: Path, net: Network | None) -> R
             f"the checkpoint {source} is for {saved!r}, but the network to resume is {net!r}; "
             "build the network with the same sizes, activations, cost and dtype"
         )
-    check_weights(net, arrays, source)
     for l in range(1, net.L + 1):
         net.W[l - 1][...] = arrays[f"W{l}"]
         net.b[l - 1][...] = arrays[f"b{l}"]
-    state = header["run"]
-    run = Run(
-        net,
-        _optimizer(state["optimizer"], arrays),
-        _generator(state["rng_state"]),
-        int(state["epochs"]),
-        int(state["batch_size"]),
-        float(state["lmbda"]),
-        history=History.from_dict(header["history"]),
-        epoch=int(state["epoch"]),
-        batch=int(state["batch"]),
-        epoch_rng_state=state["epoch_rng_state"],
-        cost_sum=float(state["cost_sum"]),
-        seconds=float(state["seconds"]),
-    )
-    if run.batch and run.epoch_rng_state is None:
-        raise ValueError("a mid-epoch checkpoint has no shuffle state")
-    return run
+    return Run(net, **_run_state(header, arrays, source))
 
 
-def _optimizer(spec: dict, arrays: dict) -> optimizers.Optimizer:
+def _optimizer(spec: dict, arrays: dict, params: list[np.ndarray]) -> optimizers.Optimizer:
     """The optimizer by name, with its hyperparameters, step count and per-parameter arrays."""
     state = dict(spec["state"])
     opt = optimizers.get(spec["name"], eta=state["eta"])
+    if not set(spec["slots"]) <= set(opt._slots) or not all(type(v) in (int, float) for v in state.values()):
+        raise ValueError(f"the {opt.name} optimizer's saved state does not fit it")
     for slot, n in spec["slots"].items():
         state[slot] = [arrays[f"opt.{slot}.{i}"] for i in range(n)]
+        if [a.shape for a in state[slot]] != [p.shape for p in params]:
+            raise ValueError(f"the optimizer's {slot} arrays do not match the network's parameters")
+    _whole(state.get("t"))
     opt.load_state_dict(state)
     return opt
 
