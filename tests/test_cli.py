@@ -61,6 +61,8 @@ def test_saved_model_evaluate_predict_info(model, tmp_path, capsys):
     net = nablanet.load(model)
     data = nablanet.datasets.load("digits")
     assert result["accuracy"] == net.evaluate(data.X_test, data.y_test).accuracy
+    code, out, _ = run(capsys, "evaluate", model, "--json")  # the data it was trained on, by default
+    assert code == 0 and json.loads(out) == result
 
     np.save(tmp_path / "x.npy", data.X_test[:5])
     code, out, _ = run(capsys, "predict", model, tmp_path / "x.npy")
@@ -85,6 +87,7 @@ def test_saved_model_evaluate_predict_info(model, tmp_path, capsys):
     "argv, message",
     [
         (["evaluate", "{tmp}/absent.npz", "--data", "digits"], "absent.npz: no such file"),
+        (["evaluate", "{tmp}/bare.npz"], "does not record its training data; pass --data"),
         (["evaluate", "{tmp}/bad.npz", "--data", "digits"], "damaged or not a nablanet file"),
         (["info", "{tmp}/bad.npz"], "damaged"),
         (["train", "--data", "cifar"], "unknown dataset 'cifar'"),
@@ -101,6 +104,7 @@ def test_saved_model_evaluate_predict_info(model, tmp_path, capsys):
 )
 def test_errors_are_one_line_and_exit_1(argv, message, model, tmp_path, capsys):
     (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04 not really")
+    nablanet.Network([64, 10]).save(tmp_path / "bare.npz")
     (tmp_path / "t.csv").write_text("a,y\n1,0\n2\n")
     code, out, err = run(capsys, *[a.format(tmp=tmp_path, model=model) for a in argv])
     assert code == 1
@@ -122,7 +126,7 @@ def test_debug_shows_the_traceback(tmp_path):
         ["train", "--epochs", "0"],
         ["train", "--activation", "swish"],
         ["train", "--validation-split", "1.5"],
-        ["evaluate", "m.npz"],
+        ["evaluate"],
         ["frobnicate"],
     ],
 )
@@ -244,3 +248,12 @@ def test_new_monitor_warnings_are_shown_once(capsys):
     records = [json.loads(line) for line in out.splitlines()]
     assert [r["warnings"] for r in records] == [["layer 1: gradients vanishing"], []]
     assert records[0]["examples_per_second"] == pytest.approx(40)
+
+
+def test_evaluate_preprocesses_as_the_model_was_trained(tmp_path, capsys):
+    code, out, _ = run(capsys, "train", "--epochs", "2", "--standardize", "--json", "-o", tmp_path / "m.npz")
+    trained = json.loads(out.splitlines()[-1])["test_accuracy"]
+    code, out, _ = run(capsys, "evaluate", tmp_path / "m.npz", "--json")
+    assert code == 0 and json.loads(out)["accuracy"] == trained
+    code, out, _ = run(capsys, "evaluate", tmp_path / "m.npz", "--json", "--no-standardize")
+    assert json.loads(out)["accuracy"] != trained  # [0, 1] inputs to a network trained on z-scores

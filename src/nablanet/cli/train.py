@@ -506,21 +506,30 @@ def _pct(x: float | None) -> str:
 def _register_evaluate(subparsers) -> None:
     p = subparsers.add_parser("evaluate", help="accuracy and cost of a saved model on a dataset's test set")
     p.add_argument("model", metavar="MODEL", help="a model file written by nablanet train -o")
-    p.add_argument("--data", required=True, help="digits, fashion-mnist, mnist, or a .csv/.npz file")
+    p.add_argument("--data", help="digits, fashion-mnist, mnist, or a .csv/.npz file (default: as trained)")
     p.add_argument("--data-dir", help="folder with MNIST-style IDX files")
-    p.add_argument("--target", default="-1", help="CSV label column, by name or index")
-    p.add_argument("--standardize", action="store_true", help="standardise the inputs (as in training)")
+    p.add_argument("--target", help="CSV label column, by name or index (default: as trained)")
+    p.add_argument(
+        "--standardize",
+        action=argparse.BooleanOptionalAction,
+        help="standardise the inputs (default: as the model was trained)",
+    )
     p.add_argument("--split", choices=["test", "train"], default="test", help="which part to evaluate")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_evaluate)
 
 
 def cmd_evaluate(args) -> int:
-    from nablanet.files import load
+    from nablanet.files import load_model
 
-    net = load(args.model)
-    settings = {**DEFAULTS, "data": args.data, "data_dir": args.data_dir, "target": args.target}
-    settings.update(standardize=args.standardize, validation_split=0.0)
+    net, header = load_model(args.model)
+    trained = header.get("hyperparameters") or {}
+    settings = {**DEFAULTS, "validation_split": 0.0}
+    for key in ("data", "data_dir", "target", "standardize"):
+        given = getattr(args, key)
+        settings[key] = given if given is not None else trained.get(key, DEFAULTS[key])
+    if args.data is None and "data" not in trained:
+        raise ValueError(f"{args.model} does not record its training data; pass --data")
     data = load_data(settings)[0]
     X, y = (data.X_test, data.y_test) if args.split == "test" else (data.X_train, data.y_train)
     if X.shape[1] != net.sizes[0]:
