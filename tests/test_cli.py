@@ -157,6 +157,10 @@ def test_checkpoint_and_resume_match_an_uninterrupted_run(tmp_path, capsys):
     assert meta["history"]["cost"] == meta_b["history"]["cost"] and len(meta_b["history"]["cost"]) == 5
     code, _, err = run(capsys, "train", "--resume", tmp_path / "c.npz", "--eta", "0.5")
     assert code == 1 and "only --epochs may change (not eta)" in err
+    code, out, _ = run(capsys, "info", tmp_path / "c.npz")
+    assert "nablanet checkpoint" in out and "position     after epoch 5 of 5" in out
+    code, _, err = run(capsys, "train", "--resume", tmp_path / "c.npz", "--epochs", "5")
+    assert code == 0 and "already completed 5 epochs" in err
 
 
 def test_ctrl_c_writes_a_checkpoint_prints_how_to_resume_and_exits_130(tmp_path):

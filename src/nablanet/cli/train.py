@@ -171,6 +171,9 @@ def _settings(args) -> tuple[dict, Any]:
             )
         args.resume_source = source
     settings.update(given)
+    if resume_header is not None and resume_header["run"].get("epoch", 0) >= settings["epochs"]:
+        done = resume_header["run"]["epoch"]
+        _warn(args, f"the run has already completed {done} epochs; pass --epochs N > {done} to train on")
     return settings, resume_header
 
 
@@ -688,7 +691,12 @@ def cmd_info(args) -> int:
         )
     if header.get("run"):
         r = header["run"]
-        lines.append(f"  position     epoch {r['epoch'] + 1} of {r['epochs']}, after mini-batch {r['batch']}")
+        where = (
+            f"in epoch {r['epoch'] + 1}, after mini-batch {r['batch']}"
+            if r["batch"]
+            else f"after epoch {r['epoch']}"
+        )
+        lines.append(f"  position     {where} of {r['epochs']}")
     for k, v in (header.get("hyperparameters") or {}).items():
         lines.append(f"  {k:<12} {v}")
     print("\n".join(lines))
