@@ -64,14 +64,18 @@ def test_saved_model_evaluate_predict_info(model, tmp_path, capsys):
     code, out, _ = run(capsys, "evaluate", model, "--json")  # the data it was trained on, by default
     assert code == 0 and json.loads(out) == result
 
-    np.save(tmp_path / "x.npy", data.X_test[:5])
+    raw = data.X_test * 16  # the digits file's own units, 0 … 16
+    np.save(tmp_path / "x.npy", raw[:5])
     code, out, _ = run(capsys, "predict", model, tmp_path / "x.npy")
     assert code == 0 and out.split() == ["label", *map(str, net.predict(data.X_test[:5]))]
-    code, out, _ = run(capsys, "predict", model, tmp_path / "x.npy", "--proba", "--format", "json")
+    np.save(tmp_path / "scaled.npy", data.X_test[:5])
+    code, out, _ = run(
+        capsys, "predict", model, tmp_path / "scaled.npy", "--scaled", "--proba", "--format", "json"
+    )
     P = np.array(json.loads(out)["probabilities"])
-    assert P.shape == (5, 10) and np.allclose(P.sum(axis=1), 1, atol=1e-5)
+    assert P.shape == (5, 10) and np.allclose(P, net.predict_proba(data.X_test[:5]), atol=1e-6)
     header = ",".join(f"p{i}" for i in range(64))
-    rows = "\n".join(",".join(map(str, r)) for r in data.X_test[:3])
+    rows = "\n".join(",".join(map(str, r)) for r in raw[:3])
     (tmp_path / "x.csv").write_text(header + "\n" + rows + "\n")
     code, _, _ = run(capsys, "predict", model, tmp_path / "x.csv", "-o", tmp_path / "out.csv")
     labels = (tmp_path / "out.csv").read_text().split()

@@ -551,3 +551,24 @@ def test_dataset_summary():
         "n_features": 64,
         "n_classes": 10,
     }
+
+
+def test_transform_repeats_the_scaling_on_raw_inputs(tmp_path):
+    d = load("digits")
+    assert d.input_shift == 0 and d.input_scale == 16
+    assert np.array_equal(d.transform(d.X_test * 16), d.X_test)  # pixels 0 … 16 → [0, 1]
+    s = load("digits", standardize=True)
+    assert np.allclose(s.transform(d.X_train * 16), s.X_train, atol=1e-6)
+    table = "\n".join(f"{i},{3 * i + 1},{i % 2}" for i in range(20))
+    c = load_csv(_table(tmp_path, "a,b,y\n" + table + "\n"))
+    assert c.input_shift.tolist() == [0, 1]  # the training rows' minima; the maxima depend on the split
+    lows_and_highs = np.array([c.input_shift, c.input_shift + c.input_scale])
+    assert np.array_equal(c.transform(lows_and_highs), [[0, 0], [1, 1]])
+
+
+def test_transform_composes_with_a_pickle_already_in_unit_range(tmp_path):
+    parts = _nielsen(np.random.default_rng(0))
+    (tmp_path / "mnist.pkl.gz").write_bytes(gzip.compress(pickle.dumps(parts, protocol=2)))
+    d = load(tmp_path / "mnist.pkl.gz", standardize=True)
+    assert np.allclose(d.transform(parts[2][0]), d.X_test, atol=1e-6)
+    assert abs(float(d.X_train.mean())) < 1e-5

@@ -327,7 +327,9 @@ def _finish(args, settings: dict, net, history, data, seconds: float) -> None:
     """Test, save, report, and tell: a table, or one JSON object."""
     test = net.evaluate(data.X_test, data.y_test)
     if args.output_model:
-        net.save(args.output_model, history=history, hyperparameters={**settings, "dataset": data.summary()})
+        scaling = {"shift": _plain(data.input_shift), "scale": _plain(data.input_scale)}
+        hyper = {**settings, "dataset": data.summary(), "input_scaling": scaling}
+        net.save(args.output_model, history=history, hyperparameters=hyper)
     if args.report:
         from nablanet.report import write_report
 
@@ -499,6 +501,10 @@ def _summary_table(s: dict) -> None:
     Console().print(table)
 
 
+def _plain(x):
+    return x.tolist() if isinstance(x, np.ndarray) else float(x)
+
+
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{x:.2%}"
 
@@ -554,7 +560,12 @@ def cmd_evaluate(args) -> int:
 def _register_predict(subparsers) -> None:
     p = subparsers.add_parser("predict", help="labels or probabilities for new inputs")
     p.add_argument("model", metavar="MODEL", help="a model file written by nablanet train -o")
-    p.add_argument("input", metavar="INPUT", help=".npy or .csv, one row per example, scaled as in training")
+    p.add_argument(
+        "input",
+        metavar="INPUT",
+        help=".npy or .csv, one row per example, in the training file's units (pixels 0–255 for MNIST)",
+    )
+    p.add_argument("--scaled", action="store_true", help="INPUT is already scaled as the network's inputs")
     p.add_argument("--proba", action="store_true", help="class probabilities instead of labels")
     p.add_argument("--format", choices=["csv", "json"], default="csv", help="output format (default csv)")
     p.add_argument("-o", "--output", metavar="PATH", help="write here instead of stdout")
@@ -614,10 +625,14 @@ def _is_number(cell: str) -> bool:
 
 
 def cmd_predict(args) -> int:
-    from nablanet.files import load
+    from nablanet.datasets.base import apply_scaling
+    from nablanet.files import load_model
 
-    net = load(args.model)
+    net, header = load_model(args.model)
     X = read_inputs(args.input)
+    scaling = (header.get("hyperparameters") or {}).get("input_scaling")
+    if scaling and not args.scaled:  # the same (X − shift) / scale that training applied
+        X = apply_scaling(X, np.asarray(scaling["shift"]), np.asarray(scaling["scale"]))
     if args.proba:
         P = net.predict_proba(X)
         payload = {"probabilities": P.tolist()}

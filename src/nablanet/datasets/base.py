@@ -38,10 +38,17 @@ class Dataset:
     n_classes: int
     image_shape: tuple[int, ...] | None = None
     classes: list[str] | None = None  # label names, when the file gave them as text
+    # X = (X_raw − input_shift) / input_scale: how the file's values became these inputs.
+    input_shift: float | np.ndarray = 0.0
+    input_scale: float | np.ndarray = 1.0
 
     @property
     def n_features(self) -> int:
         return int(self.X_train.shape[1])
+
+    def transform(self, X_raw) -> np.ndarray:
+        """Raw inputs (in the file's units, e.g. pixels 0 … 255) scaled as X_train was."""
+        return apply_scaling(X_raw, self.input_shift, self.input_scale)
 
     def summary(self) -> dict:
         """Name and sizes, as plain numbers (for reports and JSON)."""
@@ -100,22 +107,33 @@ def one_hot(y: np.ndarray, n_classes: int | None = None, dtype=np.float32) -> np
 
 
 def scale(data: Dataset, standardize: bool, lo: float | None = None, hi: float | None = None) -> Dataset:
-    """[0, 1] by a known range (else the training set's per-feature range), or standardise."""
-    if not standardize and lo is not None:  # e.g. pixels 0 … 255: stay in float32
-        span = np.float32(hi - lo)
-        data.X_train = (data.X_train.astype(np.float32) - np.float32(lo)) / span
-        data.X_test = (data.X_test.astype(np.float32) - np.float32(lo)) / span
-        return data
-    X_train = data.X_train.astype(np.float64)
-    if standardize:
-        mean, std = X_train.mean(axis=0), X_train.std(axis=0)
-        shift, span = mean, np.where(std > 0, std, 1.0)
+    """[0, 1] by a known range (else the training set's per-feature range), or standardise.
+
+    The shift and scale used are kept in ``data.input_shift`` and ``data.input_scale``.
+    """
+    if not standardize and lo is not None:  # e.g. pixels 0 … 255: a scalar range
+        shift, span = float(lo), float(hi - lo)
     else:
-        lo, hi = X_train.min(axis=0), X_train.max(axis=0)
-        shift, span = lo, np.where(hi > lo, hi - lo, 1.0)
-    data.X_train = ((X_train - shift) / span).astype(np.float32)
-    data.X_test = ((data.X_test.astype(np.float64) - shift) / span).astype(np.float32)
+        X_train = data.X_train.astype(np.float64)
+        if standardize:
+            mean, std = X_train.mean(axis=0), X_train.std(axis=0)
+            shift, span = mean, np.where(std > 0, std, 1.0)
+        else:
+            low, high = X_train.min(axis=0), X_train.max(axis=0)
+            shift, span = low, np.where(high > low, high - low, 1.0)
+    # Compose with any scaling already applied (a pickled MNIST arrives in [0, 1]).
+    data.X_train = apply_scaling(data.X_train, shift, span)
+    data.X_test = apply_scaling(data.X_test, shift, span)
+    data.input_shift = data.input_shift + data.input_scale * shift
+    data.input_scale = data.input_scale * span
     return data
+
+
+def apply_scaling(X, shift, span) -> np.ndarray:
+    """(X − shift) / span as float32; a scalar range stays in float32 throughout."""
+    if np.ndim(shift) == 0 and np.ndim(span) == 0:
+        return (np.asarray(X).astype(np.float32) - np.float32(shift)) / np.float32(span)
+    return ((np.asarray(X, dtype=np.float64) - shift) / span).astype(np.float32)
 
 
 # -- reading bytes with a cap ----------------------------------------------------------------
