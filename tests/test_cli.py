@@ -263,5 +263,7 @@ def test_evaluate_preprocesses_as_the_model_was_trained(tmp_path, capsys):
     trained = json.loads(out.splitlines()[-1])["test_accuracy"]
     code, out, _ = run(capsys, "evaluate", tmp_path / "m.npz", "--json")
     assert code == 0 and json.loads(out)["accuracy"] == trained
+    code, out, _ = run(capsys, "info", tmp_path / "m.npz")
+    assert "input_scaling {shift: [64 values], scale: [64 values]}" in out
     code, out, _ = run(capsys, "evaluate", tmp_path / "m.npz", "--json", "--no-standardize")
     assert json.loads(out)["accuracy"] != trained  # [0, 1] inputs to a network trained on z-scores

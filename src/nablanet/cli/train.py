@@ -501,6 +501,15 @@ def _summary_table(s: dict) -> None:
     Console().print(table)
 
 
+def _brief(value, limit: int = 8):
+    """A setting for display: long lists (per-feature scaling) shortened to their length."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_brief(v, limit)}" for k, v in value.items()) + "}"
+    if isinstance(value, list) and len(value) > limit:
+        return f"[{len(value)} values]"
+    return value
+
+
 def _plain(x):
     return x.tolist() if isinstance(x, np.ndarray) else float(x)
 
@@ -713,6 +722,6 @@ def cmd_info(args) -> int:
         )
         lines.append(f"  position     {where} of {r['epochs']}")
     for k, v in (header.get("hyperparameters") or {}).items():
-        lines.append(f"  {k:<12} {v}")
+        lines.append(f"  {k:<12} {_brief(v)}")
     print("\n".join(lines))
     return 0
