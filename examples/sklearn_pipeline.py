@@ -39,11 +39,12 @@ print("coefs_[0] is W^1 transposed:", clf.coefs_[0].shape, clf.network_.W[0].sha
 print(f"{clf.n_iter_} epochs, training cost {clf.loss_curve_[0]:.3f} -> {clf.loss_curve_[-1]:.3f}")
 print("P(class) for one test image:", grid.predict_proba(X_test[:1]).round(3))
 
-# %% Save safely: nablanet's model file holds arrays and JSON, never pickled code.
+# %% Save safely: a nablanet model file holds arrays and JSON, never pickled code.
 scaler = grid.best_estimator_[0]
 with tempfile.TemporaryDirectory() as tmp:
-    path = Path(tmp) / "digits.npz"
-    clf.network_.save(path, hyperparameters={"classes": clf.classes_.tolist()})
-    net = nablanet.load(path)  # a Network: predicts class indices 0..9
-    same = (clf.classes_[net.predict(scaler.transform(X_test))] == grid.predict(X_test)).all()
-    print("reloaded network predicts the same:", same)
+    path = clf.save(Path(tmp) / "digits.npz")
+    again = NablaClassifier.load(path)  # the same classes_, weights and loss curve
+    same = (again.predict(scaler.transform(X_test)) == grid.predict(X_test)).all()
+    print("reloaded classifier predicts the same:", same)
+    net = nablanet.load(path)  # or just the Network, which predicts indices 0..9
+    print(net, "->", clf.classes_[net.predict(scaler.transform(X_test[:3]))])

@@ -272,6 +272,31 @@ def test_clone_and_pickle(digits):
     assert_array_equal(restored.coefs_[0], est.coefs_[0])
 
 
+def test_save_and_load_without_pickle(tmp_path, digits):
+    X_train, X_test, y_train, _ = digits
+    names = np.array([f"digit {d}" for d in range(10)])
+    clf = NablaClassifier(hidden_layer_sizes=(16,), max_iter=5, random_state=0).fit(X_train, names[y_train])
+    path = clf.save(tmp_path / "clf.npz")
+    loaded = NablaClassifier.load(path)
+    assert loaded.get_params() == clf.get_params()
+    assert_array_equal(loaded.classes_, clf.classes_)
+    assert_array_equal(loaded.predict_proba(X_test), clf.predict_proba(X_test))
+    assert loaded.loss_curve_ == clf.loss_curve_ and loaded.n_iter_ == 5
+    assert len(loaded.history_) == 5
+    loaded.partial_fit(X_train, names[y_train])  # a new optimizer, from the saved weights
+    assert len(loaded.loss_curve_) == 6
+
+    X, y = make_regression(50, 4, random_state=0)
+    reg = NablaRegressor(hidden_layer_sizes=(8, 4), max_iter=5, random_state=0).fit(X, y / y.std())
+    back = NablaRegressor.load(reg.save(tmp_path / "reg.npz"))
+    assert_array_equal(back.predict(X), reg.predict(X))
+    with pytest.raises(ValueError, match="not a NablaClassifier"):
+        NablaClassifier.load(tmp_path / "reg.npz")
+    reg.network_.save(tmp_path / "bare.npz")
+    with pytest.raises(ValueError, match="a bare Network"):
+        NablaRegressor.load(tmp_path / "bare.npz")
+
+
 def test_feature_names_are_kept_and_checked():
     pd = pytest.importorskip("pandas")
     X, y = make_blobs(60, n_features=3, random_state=0)

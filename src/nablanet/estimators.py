@@ -189,8 +189,10 @@ class _BaseNabla(BaseEstimator):
         if fresh:
             net = self._new_network(X.shape[1], Y, seed_net)
             optimizer, rng = self._make_optimizer(), np.random.default_rng(seed_shuffle)
-        else:
-            net, optimizer, rng = self.network_, self._optimizer, self._rng
+        else:  # an estimator read by load() has no optimizer state yet: it starts one
+            net = self.network_
+            optimizer = getattr(self, "_optimizer", None) or self._make_optimizer()
+            rng = getattr(self, "_rng", None) or np.random.default_rng(seed_shuffle)
             self._check_same_architecture(net, optimizer)
             optimizer.eta = float(self.learning_rate)
 
@@ -263,6 +265,71 @@ class _BaseNabla(BaseEstimator):
                 "least 2: increase validation_fraction or give more data"
             )
         return X, Y, sw, (X_val, Y_val, sw_val)
+
+    # -- saving -----------------------------------------------------------------------------
+
+    def save(self, path):
+        """Write the fitted estimator to a nablanet model file; returns the path.
+
+        The file holds the weights as arrays and everything else (parameters,
+        classes, loss curve, history) as JSON: loading it never runs code, unlike
+        a pickle. The optimizer's state is not kept: ``load`` gives an estimator
+        that predicts exactly as this one, and whose ``partial_fit`` or warm
+        ``fit`` starts a new optimizer from these weights.
+        """
+        from .files import save
+
+        check_is_fitted(self, "network_")
+        params = self.get_params()
+        if callable(params["init"]):
+            params["init"] = None  # only a fresh fit uses it; a name is needed to store it
+        params["hidden_layer_sizes"] = self._hidden_sizes()
+        params["dtype"] = np.dtype(self.dtype).name
+        if not isinstance(params["random_state"], (numbers.Integral, type(None))):
+            params["random_state"] = None
+        fitted = {
+            name: getattr(self, name, None)
+            for name in ("loss_curve_", "n_iter_", "best_loss_", "validation_scores_", "validation_loss_")
+        }
+        fitted["best_validation_score_"] = getattr(self, "best_validation_score_", None)
+        names = getattr(self, "feature_names_in_", None)
+        fitted["feature_names_in_"] = None if names is None else [str(n) for n in names]
+        fitted.update(self._fitted_for_file())
+        state = {"class": type(self).__name__, "params": _plain(params), "fitted": _plain(fitted)}
+        return save(self.network_, path, history=self.history_, hyperparameters={"estimator": state})
+
+    @classmethod
+    def load(cls, path):
+        """A fitted estimator from a file written by ``save``; see ``save``."""
+        from .files import load_model
+        from .train import History
+
+        net, header = load_model(path)
+        state = (header.get("hyperparameters") or {}).get("estimator")
+        if not isinstance(state, dict) or state.get("class") != cls.__name__:
+            found = state.get("class") if isinstance(state, dict) else "a bare Network"
+            raise ValueError(
+                f"{path}: holds {found}, not a {cls.__name__} written by {cls.__name__}.save; "
+                "read a bare Network with nablanet.load"
+            )
+        params = dict(state["params"])
+        params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+        if params["init"] is None:
+            params["init"] = "glorot"
+        est = cls(**params)
+        fitted = state["fitted"]
+        if net.sizes[1:-1] != list(params["hidden_layer_sizes"]):
+            raise ValueError(f"{path}: the saved parameters do not match the saved network {net.sizes}")
+        est.network_ = net.copy()  # writable weights (a loaded file's arrays are read-only)
+        est.n_features_in_ = net.sizes[0]
+        if fitted.get("feature_names_in_") is not None:
+            est.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
+        for name in ("loss_curve_", "n_iter_", "best_loss_", "validation_scores_", "validation_loss_"):
+            setattr(est, name, fitted.get(name))
+        est.best_validation_score_ = fitted.get("best_validation_score_")
+        est._restore_fitted(fitted, path)
+        est.history_ = History.from_dict(header.get("history") or {})
+        return est
 
     # -- fitted attributes ------------------------------------------------------------------
 
@@ -464,9 +531,10 @@ class NablaClassifier(ClassifierMixin, _BaseNabla):
 
     Notes
     -----
-    To save a fitted model use ``est.network_.save(path)`` (nablanet's own file
-    format, which never runs code when loaded) rather than pickle; pickling
-    works, as scikit-learn expects, but loading a pickle can execute code.
+    Save a fitted estimator with ``est.save(path)`` and read it back with
+    ``NablaClassifier.load(path)``: nablanet's own file format, arrays plus
+    JSON, which never runs code when loaded. Pickling works, as scikit-learn
+    expects, but loading a pickle can execute code.
     """
 
     _is_classifier = True
@@ -544,6 +612,18 @@ class NablaClassifier(ClassifierMixin, _BaseNabla):
         if self._n_outputs(None) == 1:
             return idx.astype(np.dtype(self.dtype)).reshape(-1, 1)
         return idx
+
+    def _fitted_for_file(self) -> dict:
+        return {"classes_": self.classes_.tolist(), "multilabel": bool(self._multilabel)}
+
+    def _restore_fitted(self, fitted: dict, path) -> None:
+        self.classes_ = np.asarray(fitted["classes_"])
+        self._multilabel = bool(fitted["multilabel"])
+        if self._n_outputs(None) != self.network_.sizes[-1]:
+            raise ValueError(
+                f"{path}: {len(self.classes_)} classes do not match the network's "
+                f"{self.network_.sizes[-1]} output units"
+            )
 
     def _check_weighted_targets(self, Y, sw) -> None:
         if self._multilabel:
@@ -659,6 +739,12 @@ class NablaRegressor(RegressorMixin, _BaseNabla):
     def _check_weighted_targets(self, Y, sw) -> None:
         pass
 
+    def _fitted_for_file(self) -> dict:
+        return {}
+
+    def _restore_fitted(self, fitted: dict, path) -> None:
+        pass
+
     def _n_outputs(self, Y) -> int:
         return Y.shape[1]
 
@@ -720,3 +806,12 @@ def _as_dtype(A: np.ndarray, dtype: Any, name: str) -> np.ndarray:
                 f"{big:.3g}): scale it first (StandardScaler) or use dtype='float64'"
             )
     return A.astype(dtype)
+
+
+def _plain(value: Any) -> Any:
+    """NumPy scalars and arrays inside lists and dicts as plain Python values, for JSON."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(v) for v in value]
+    return value.item() if isinstance(value, np.generic) else value
