@@ -130,14 +130,17 @@ def test_warm_start_continues_and_cold_start_restarts(digits):
     warm.fit(X_train, y_train)
     assert warm.network_ is net and len(warm.loss_curve_) == 6 and warm.n_iter_ == 3
     assert_allclose(warm.loss_curve_, six.loss_curve_, rtol=1e-6)
-    warm.set_params(hidden_layer_sizes=(8,))
-    with pytest.raises(
-        ValueError, match=r"hidden_layer_sizes is now \(8,\) but the fitted network has \(16,\)"
-    ):
-        warm.fit(X_train, y_train)
-    warm.set_params(hidden_layer_sizes=(16,), solver="sgd")
-    with pytest.raises(ValueError, match="solver is now 'sgd' but the run was started with 'adam'"):
-        warm.fit(X_train, y_train)
+    for change, message in [
+        (dict(hidden_layer_sizes=(8,)), r"hidden_layer_sizes is now \(8,\) but the fitted run has \(16,\)"),
+        (dict(solver="sgd"), "solver is now 'sgd' but the fitted run has 'adam'"),
+        (dict(activation="tanh"), "activation is now 'tanh' but the fitted run has 'relu'"),
+        (dict(output="sigmoid"), r"output is now \('sigmoid', 10\) but the fitted run has \('softmax', 10\)"),
+    ]:
+        before = warm.get_params()
+        warm.set_params(**change)
+        with pytest.raises(ValueError, match=message):
+            warm.fit(X_train, y_train)
+        warm.set_params(**before)
     cold = NablaClassifier(max_iter=3, **params).fit(X_train, y_train)
     cold.fit(X_train, y_train)
     assert len(cold.loss_curve_) == 3 and cold.loss_curve_[0] == pytest.approx(six.loss_curve_[0])

@@ -193,7 +193,7 @@ class _BaseNabla(BaseEstimator):
             net = self.network_
             optimizer = getattr(self, "_optimizer", None) or self._make_optimizer()
             rng = getattr(self, "_rng", None) or np.random.default_rng(seed_shuffle)
-            self._check_same_architecture(net, optimizer)
+            self._check_same_architecture(net, optimizer, Y)
             optimizer.eta = float(self.learning_rate)
 
         n = X.shape[0]
@@ -218,18 +218,29 @@ class _BaseNabla(BaseEstimator):
         watch.store(self)
         return self
 
-    def _check_same_architecture(self, net: Network, optimizer: optimizers.Optimizer) -> None:
+    def _check_same_architecture(self, net: Network, optimizer: optimizers.Optimizer, Y) -> None:
         """Continuing a run needs the network and solver it was started with."""
-        if net.sizes[1:-1] != self._hidden_sizes():
-            raise ValueError(
-                f"hidden_layer_sizes is now {tuple(self._hidden_sizes())} but the fitted network has "
-                f"{tuple(net.sizes[1:-1])}: set warm_start=False (or refit) to change the architecture"
-            )
-        if optimizer.name != self.solver:
-            raise ValueError(
-                f"solver is now {self.solver!r} but the run was started with {optimizer.name!r}: "
-                "set warm_start=False (or refit) to change it"
-            )
+        output, cost = self._output_and_cost()
+        now = {
+            "hidden_layer_sizes": tuple(self._hidden_sizes()),
+            "activation": activations.get(self.activation).name,
+            "output": (output, self._n_outputs(Y)),
+            "cost": costs.get(cost).name,
+            "solver": self.solver,
+        }
+        then = {
+            "hidden_layer_sizes": tuple(net.sizes[1:-1]),
+            "activation": net.activations[0].name if net.L > 1 else now["activation"],
+            "output": (net.activations[-1].name, net.sizes[-1]),
+            "cost": net.cost.name,
+            "solver": optimizer.name,
+        }
+        for name in now:
+            if now[name] != then[name]:
+                raise ValueError(
+                    f"{name} is now {now[name]!r} but the fitted run has {then[name]!r}: "
+                    "set warm_start=False (or refit) to change it"
+                )
 
     def _batch_size(self, n: int) -> int:
         if isinstance(self.batch_size, str):
@@ -497,7 +508,7 @@ class NablaClassifier(ClassifierMixin, _BaseNabla):
     random_state : int, RandomState or None
         Seeds the initial weights, the validation split and the shuffles.
     dtype : {"float32", "float64"}, default="float32"
-        The network's floating-point type; float32 is about twice as fast.
+        The network's floating-point type; float32 trained 1.6–2× faster in the benchmark.
     monitor : bool, default=False
         Record per-layer health each epoch in ``history_.layers`` (``nablanet.monitor``).
 
