@@ -10,9 +10,10 @@ This module imports scikit-learn, so ``import nablanet`` does not import it;
 import it as ``from nablanet.estimators import NablaClassifier``.
 
 The L2 penalty ``alpha`` has scikit-learn's meaning (MLPClassifier's): each
-mini-batch's gradient gains (alpha / m) W, m being the batch's total sample
-weight. nablanet's λ adds (λ/n) W per step for a training set of size n, so
-λ = alpha · n² / (m · Σw), which is alpha · n/m without sample weights.
+mini-batch's gradient gains (alpha / w_B) W, w_B being the batch's total sample
+weight. nablanet's λ adds (λ/n) W to every step, n being the training-set size.
+With batch size m the average w_B is m·Σw/n, so λ = alpha · n² / (m · Σw), which
+is alpha · n/m without sample weights: the same decay for every full batch.
 """
 
 from __future__ import annotations
@@ -485,7 +486,7 @@ class NablaClassifier(ClassifierMixin, _BaseNabla):
         The learning rate η (MLPClassifier calls it ``learning_rate_init``).
     alpha : float, default=0.0001
         L2 penalty with scikit-learn's meaning: each mini-batch's gradient gains
-        (alpha/m) W, m being the batch's total weight (module docstring: λ).
+        (alpha / w_B) W, w_B being the batch's total weight (module docstring: λ).
     momentum : float, default=0.9
         μ of the ``"momentum"`` solver.
     beta_1, beta_2, epsilon : float
