@@ -16,17 +16,17 @@ from sklearn.preprocessing import StandardScaler
 import nablanet
 from nablanet.estimators import NablaClassifier
 
-warnings.filterwarnings("ignore", message=".*max_iter")  # 40 epochs are enough here
+warnings.filterwarnings("ignore", message=".*max_iter")  # 30 epochs are enough here
 X, y = load_digits(return_X_y=True)
 names = [f"digit {d}" for d in range(10)]
 labels = [names[d] for d in y]  # any label type works: here, strings
 X_train, X_test, y_train, y_test = train_test_split(X, labels, test_size=0.25, random_state=0)
 
 # %% A pipeline, tuned over the learning rate η and the hidden layer sizes.
-pipe = make_pipeline(StandardScaler(), NablaClassifier(max_iter=40, random_state=0))
+pipe = make_pipeline(StandardScaler(), NablaClassifier(max_iter=30, random_state=0))
 grid = GridSearchCV(
     pipe,
-    {"nablaclassifier__learning_rate": [1e-3, 1e-2], "nablaclassifier__hidden_layer_sizes": [(32,), (100,)]},
+    {"nablaclassifier__learning_rate": [1e-3, 1e-2], "nablaclassifier__hidden_layer_sizes": [(16,), (64,)]},
     cv=3,
 )
 grid.fit(X_train, y_train)

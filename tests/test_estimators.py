@@ -228,6 +228,14 @@ def test_regressor_multi_output_and_one_output():
     assert est.out_activation_ == "identity" and est.network_.cost.name == "quadratic"
     one = NablaRegressor(hidden_layer_sizes=(32,), max_iter=50, random_state=0).fit(X, Y[:, 0])
     assert one.predict(X).shape == (200,) and one.predict(X).dtype == np.float64
+    # Early stopping scores the held-out 20% by R², as MLPRegressor does.
+    early = NablaRegressor(
+        hidden_layer_sizes=(32,), early_stopping=True, validation_fraction=0.2, max_iter=300, random_state=0
+    ).fit(X, Y)
+    seed = np.random.RandomState(0).randint(2**31, size=3)[1]
+    _, X_val, _, Y_val = train_test_split(X, Y, test_size=0.2, random_state=seed)
+    assert early.best_validation_score_ == max(early.validation_scores_) > 0.9
+    assert early.score(X_val, Y_val) == pytest.approx(early.best_validation_score_, rel=1e-5)
 
 
 def test_monitor_records_layer_health(digits):
