@@ -242,3 +242,16 @@ def test_read_header_and_read_npz(tmp_path):
     assert np.array_equal(got["a"], np.arange(3)) and np.array_equal(got["b"], np.eye(2))
     with pytest.raises(ModelFileError, match="over the 10-byte cap"):
         read_npz(tmp_path / "d.npz", max_bytes=10)
+
+
+def test_a_loaded_network_trains_and_the_file_is_not_private(tmp_path):
+    net = Network([3, 4, 2], cost="cross_entropy", seed=0)
+    path = tmp_path / "m.npz"
+    save(net, path)
+    loaded = nablanet.load(path)
+    assert all(p.flags.writeable for p in loaded.params)
+    loaded.fit(np.eye(3), [0, 1, 1], epochs=1, batch_size=3, eta=0.1)
+    assert not np.array_equal(loaded.W[0], net.W[0])
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask

@@ -80,6 +80,7 @@ def write_container(path: str | os.PathLike, header: dict, arrays: Mapping[str, 
     header["sha256"] = payload_digest(header, arrays)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a model file is an ordinary file
         with os.fdopen(fd, "wb") as f:
             with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as zf:
                 zf.writestr(HEADER, json.dumps(header, indent=1))
@@ -95,6 +96,12 @@ def write_container(path: str | os.PathLike, header: dict, arrays: Mapping[str, 
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -213,7 +220,9 @@ def _read_npy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, allowed: I
         if len(data) != nbytes or f.read(1):
             raise ModelFileError(f"{path}: {info.filename} is truncated")
     a = np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
-    return np.ascontiguousarray(a.astype(dtype.newbyteorder("="), copy=False))
+    # A copy, in native byte order: frombuffer's view is read-only, and a loaded
+    # network must be trainable.
+    return np.array(a, dtype=dtype.newbyteorder("="), order="C")
 
 
 def read_npz(path: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES) -> dict[str, np.ndarray]:

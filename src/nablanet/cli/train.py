@@ -12,7 +12,6 @@ that resumes the run, and exits with status 130.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import sys
@@ -189,10 +188,10 @@ def _check_paths(args) -> None:
         if path and not Path(path).resolve().parent.is_dir():
             flag = "--" + option.replace("_", "-")
             raise FileNotFoundError(f"{flag} {path}: the folder {Path(path).parent} does not exist")
-    if args.report and importlib.util.find_spec("nablanet.report") is None:
-        raise ImportError("--report needs nablanet.report, which is not available in this installation")
-    if args.monitor and importlib.util.find_spec("nablanet.monitor") is None:
-        raise ImportError("--monitor needs nablanet.monitor, which is not available in this installation")
+    if args.report:
+        from nablanet.report import check_report_path
+
+        check_report_path(args.report)
 
 
 def load_data(settings: dict, quiet: bool = True):
@@ -341,6 +340,7 @@ def _finish(args, settings: dict, net, history, data, seconds: float) -> None:
             dataset=data.summary(),
             X_test=data.X_test,
             y_test=data.y_test,
+            image_shape=data.image_shape,
         )
     summary = {
         "event": "summary",
