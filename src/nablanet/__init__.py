@@ -5,11 +5,14 @@ mini-batch at once, with the per-example teaching path beside them.
 """
 
 from .backprop import backprop, backprop_reference, backprop_single
+from .callbacks import EarlyStopping, HalveOnPlateau
 from .datasets import DatasetError
 from .files import ModelFileError, load
+from .gradcheck import gradcheck
 from .network import Evaluation, Network
 from .optimizers import SGD, Adam, Momentum
-from .train import Callback, History, fit
+from .trace import trace
+from .train import Callback, DivergenceError, History, fit
 
 __version__ = "0.1.0"
 
@@ -22,6 +25,11 @@ __all__ = [
     "fit",
     "History",
     "Callback",
+    "EarlyStopping",
+    "HalveOnPlateau",
+    "DivergenceError",
+    "gradcheck",
+    "trace",
     "SGD",
     "Momentum",
     "Adam",
