@@ -102,7 +102,7 @@ def train_step(
     nabla_b, nabla_w = backward(net, z, a, y, weight, ws)
     # Guard before the update, so a bad step never reaches the weights. A non-finite
     # δ^l shows in ∂C/∂b^l = mean of δ^l (BP3), and one sum covers every layer's.
-    if not np.isfinite(cost + float(ws.nabla_b_all.sum())):
+    if not np.isfinite(cost + float(np.add.reduce(ws.nabla_b_all))):
         raise DivergenceError(_diagnose(z, a, cost, nabla_b, nabla_w))
     if lmbda_n:  # L2: C = C_0 + (λ/2n) Σ w², so ∂C/∂w gains (λ/n) w
         for nw, W in zip(nabla_w, net.W):
