@@ -23,9 +23,10 @@ import struct
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -78,24 +79,41 @@ def write_container(path: str | os.PathLike, header: dict, arrays: Mapping[str, 
         raise FileNotFoundError(f"cannot write {path}: the folder {path.parent} does not exist")
     header = {**header, "arrays": {k: _describe(a) for k, a in arrays.items()}}
     header["sha256"] = payload_digest(header, arrays)
+    with atomic_open(path) as f:
+        with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as zf:
+            zf.writestr(HEADER, json.dumps(header, indent=1))
+            for name, a in arrays.items():
+                buffer = io.BytesIO()
+                np.lib.format.write_array(buffer, np.ascontiguousarray(a), allow_pickle=False)
+                zf.writestr(f"{name}.npy", buffer.getvalue())
+
+
+@contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
+    """A file that appears at ``path`` whole or not at all.
+
+    It is written to a temporary file in the same folder, flushed to disk, and
+    renamed over ``path``; any exception (Ctrl-C included) leaves ``path`` as it was.
+    """
+    path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a model file is an ordinary file
-        with os.fdopen(fd, "wb") as f:
-            with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as zf:
-                zf.writestr(HEADER, json.dumps(header, indent=1))
-                for name, a in arrays.items():
-                    buffer = io.BytesIO()
-                    np.lib.format.write_array(buffer, np.ascontiguousarray(a), allow_pickle=False)
-                    zf.writestr(f"{name}.npy", buffer.getvalue())
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; these are ordinary files
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:
+    """Write ``data`` to ``path`` atomically (see ``atomic_open``)."""
+    with atomic_open(path, "wb" if isinstance(data, bytes) else "w") as f:
+        f.write(data)
 
 
 def _umask() -> int:

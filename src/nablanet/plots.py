@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from .files import atomic_write
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -47,7 +48,7 @@ __all__ = [
 FORMATS = ("png", "svg")
 
 
-def _figure(n_panels: int = 1, ncols: int = 3, panel: tuple[float, float] = (4.0, 3.0)):
+def figure(n_panels: int = 1, ncols: int = 3, panel: tuple[float, float] = (4.0, 3.0)):
     """A figure with n_panels axes in a grid; returns (fig, list of axes)."""
     from matplotlib.figure import Figure
 
@@ -82,7 +83,7 @@ def curves(history: History) -> Figure:
     # Training accuracy is drawn when the history records it (an optional ``accuracy`` list).
     train_acc = _series(getattr(history, "accuracy", None) or [None] * len(history))
     has_acc = bool(np.isfinite(val_acc).any() or np.isfinite(train_acc).any())
-    fig, axes = _figure(2 if has_acc else 1, ncols=2, panel=(4.5, 3.2))
+    fig, axes = figure(2 if has_acc else 1, ncols=2, panel=(4.5, 3.2))
     ax = axes[0]
     ax.plot(epochs, history.cost, marker=".", label="training")
     if np.isfinite(val_cost).any():
@@ -117,7 +118,7 @@ def _layer_series(history: History, key: str) -> tuple[np.ndarray, dict[int, tup
 def layers(history: History) -> Figure:
     """The speed of learning: ‖∂C/∂W^l‖ per layer and epoch, on a log scale."""
     epochs, per_layer = _layer_series(history, "grad_w_norm")
-    fig, (ax,) = _figure(1, panel=(7.5, 3.6))
+    fig, (ax,) = figure(1, panel=(7.5, 3.6))
     _whole_epochs([ax])
     for l, (act, g) in per_layer.items():
         ax.plot(epochs, np.where(g > 0, g, np.nan), marker=".", label=f"layer {l} ({act})")
@@ -133,7 +134,7 @@ def saturation(history: History) -> Figure:
     """Fraction of saturated sigmoid/tanh units and of dead ReLUs, per layer and epoch."""
     epochs, sat = _layer_series(history, "saturated")
     _, dead = _layer_series(history, "dead")
-    fig, (ax,) = _figure(1, panel=(7.5, 3.6))
+    fig, (ax,) = figure(1, panel=(7.5, 3.6))
     _whole_epochs([ax])
     drawn = 0
     for l in sat:
@@ -153,7 +154,7 @@ def saturation(history: History) -> Figure:
 
 
 def _histograms(arrays: list[np.ndarray], titles: list[str], xlabel: str) -> Figure:
-    fig, axes = _figure(len(arrays), ncols=3, panel=(3.6, 2.6))
+    fig, axes = figure(len(arrays), ncols=3, panel=(3.6, 2.6))
     for ax, values, title in zip(axes, arrays, titles, strict=True):
         v = np.asarray(values, dtype=float).ravel()
         ax.hist(v[np.isfinite(v)], bins=50, color="C0")
@@ -195,7 +196,7 @@ def confusion(y_true: Any, y_pred: Any, n_classes: int | None = None) -> Figure:
         raise ValueError(f"y_true {y_true.shape} and y_pred {y_pred.shape} must be 1-D of equal length")
     k = int(n_classes or max(y_true.max(), y_pred.max()) + 1)
     counts = np.bincount(y_true * k + y_pred, minlength=k * k).reshape(k, k)
-    fig, (ax,) = _figure(1, panel=(max(4.0, 0.45 * k + 2), max(3.6, 0.45 * k + 1.5)))
+    fig, (ax,) = figure(1, panel=(max(4.0, 0.45 * k + 2), max(3.6, 0.45 * k + 1.5)))
     image = ax.imshow(counts, cmap="Blues")
     fig.colorbar(image, ax=ax, shrink=0.8)
     if k <= 20:
@@ -215,11 +216,11 @@ def misclassified(X: Any, y_true: Any, y_pred: Any, image_shape: tuple[int, ...]
         raise ValueError(f"image_shape {tuple(image_shape)} does not hold the {X.shape[1]} input features")
     wrong = np.flatnonzero(np.asarray(y_true) != np.asarray(y_pred))[:limit]
     if wrong.size == 0:
-        fig, (ax,) = _figure(1, panel=(4.0, 1.5))
+        fig, (ax,) = figure(1, panel=(4.0, 1.5))
         ax.text(0.5, 0.5, "no misclassified examples", ha="center", va="center")
         ax.set_axis_off()
         return fig
-    fig, axes = _figure(wrong.size, ncols=5, panel=(1.6, 1.8))
+    fig, axes = figure(wrong.size, ncols=5, panel=(1.6, 1.8))
     for ax, i in zip(axes, wrong, strict=True):
         ax.imshow(X[i].reshape(image_shape), cmap="gray_r")
         ax.set_title(f"{y_true[i]} → {y_pred[i]}", fontsize=15, color="C3")  # legible on a phone too
@@ -240,7 +241,7 @@ def boundary(net: Network, X: Any, y: Any, resolution: int = 200) -> Figure:
     G0, G1 = np.meshgrid(g0, g1)
     regions = net.predict(np.column_stack([G0.ravel(), G1.ravel()])).reshape(G0.shape)
     k = max(net.sizes[-1], 2)
-    fig, (ax,) = _figure(1, panel=(5.0, 4.2))
+    fig, (ax,) = figure(1, panel=(5.0, 4.2))
     ax.contourf(G0, G1, regions, levels=np.arange(k + 1) - 0.5, cmap="tab10", vmin=0, vmax=9, alpha=0.3)
     ax.scatter(X[:, 0], X[:, 1], c=labels, cmap="tab10", vmin=0, vmax=9, s=12, edgecolors="k", linewidths=0.3)
     ax.set(xlabel="$x_1$", ylabel="$x_2$", title="Decision boundary")
@@ -269,21 +270,5 @@ def save(fig: Figure, path: str | os.PathLike, dpi: int = 110) -> Path:
         raise ValueError(f"cannot save a plot as {path.name!r}: the name must end in .png or .svg")
     if not path.parent.is_dir():
         raise FileNotFoundError(f"cannot write {str(path)!r}: directory {str(path.parent)!r} does not exist")
-    write_atomic(path, to_bytes(fig, fmt, dpi))
+    atomic_write(path, to_bytes(fig, fmt, dpi))
     return path
-
-
-def write_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write to a temporary file beside ``path``, flush it to disk, then rename it into place."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a plot or report is meant to be read
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

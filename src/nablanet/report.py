@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import plots
+from .files import atomic_write
 from .network import Network
 from .train import History
 
@@ -141,7 +142,7 @@ def write_report(
         net=net, history=history, config=config, dataset=dataset,
         X_test=X_test, y_test=y_test, image_shape=image_shape,
     )  # fmt: skip
-    plots.write_atomic(path, text.encode("utf-8"))
+    atomic_write(path, text)
     return path
 
 

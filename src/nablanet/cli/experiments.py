@@ -10,11 +10,12 @@ exits with status 1 when a layer fails the check.
 
 from __future__ import annotations
 
-import argparse
 import json
 from typing import Any
 
 import numpy as np
+
+from ._args import count, numbers, positive_float, positive_int, sizes
 
 # Per experiment: (help, [(flag, argparse keywords, run() keyword)]).
 _COMMON_DATA = [
@@ -31,56 +32,6 @@ _COMMON_DATA = [
 ]
 
 
-def _sizes(text: str) -> list[int]:
-    try:
-        sizes = [int(s) for s in text.split(",") if s.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
-    if not sizes or any(n < 1 for n in sizes):
-        raise argparse.ArgumentTypeError(f"expected integers ≥ 1, got {text!r}")
-    return sizes
-
-
-def _positive_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return n
-
-
-def _count(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = -1
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {text!r}")
-    return n
-
-
-def _positive_float(text: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        x = -1.0
-    if not (x > 0 and np.isfinite(x)):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return x
-
-
-def _numbers(text: str) -> list[float]:
-    try:
-        values = [float(s) for s in text.split(",") if s.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
-    if not values or not all(np.isfinite(values)):
-        raise argparse.ArgumentTypeError(f"expected finite numbers, got {text!r}")
-    return values
-
-
 EXPERIMENTS: dict[str, tuple[str, list]] = {
     "speed": (
         "time a forward pass, backprop and the numerical gradient (46)",
@@ -88,7 +39,7 @@ EXPERIMENTS: dict[str, tuple[str, list]] = {
             (
                 "--hidden",
                 {
-                    "type": _sizes,
+                    "type": sizes,
                     "default": [30],
                     "help": "hidden layer sizes (default 30: the seeds' [784, 30, 10])",
                 },
@@ -96,7 +47,7 @@ EXPERIMENTS: dict[str, tuple[str, list]] = {
             ),
             (
                 "--batch-size",
-                {"type": _positive_int, "default": 10, "help": "examples in the batch (default 10)"},
+                {"type": positive_int, "default": 10, "help": "examples in the batch (default 10)"},
                 "batch_size",
             ),
             (
@@ -111,7 +62,7 @@ EXPERIMENTS: dict[str, tuple[str, list]] = {
             (
                 "--n-samples",
                 {
-                    "type": _positive_int,
+                    "type": positive_int,
                     "default": None,
                     "help": "time only N entries per W^l, b^l and extrapolate (default: all)",
                 },
@@ -126,28 +77,28 @@ EXPERIMENTS: dict[str, tuple[str, list]] = {
         [
             (
                 "--n-train",
-                {"type": _positive_int, "default": 10_000, "help": "training examples (default 10000)"},
+                {"type": positive_int, "default": 10_000, "help": "training examples (default 10000)"},
                 "n_train",
             ),
             (
                 "--n-probe",
                 {
-                    "type": _positive_int,
+                    "type": positive_int,
                     "default": 1_000,
                     "help": "fixed subset the statistics are measured on (default 1000)",
                 },
                 "n_probe",
             ),
-            ("--epochs", {"type": _count, "default": 5, "help": "epochs of SGD (default 5)"}, "epochs"),
+            ("--epochs", {"type": count, "default": 5, "help": "epochs of SGD (default 5)"}, "epochs"),
             (
                 "--hidden",
-                {"type": _sizes, "default": [30, 30], "help": "hidden layer sizes (default 30,30)"},
+                {"type": sizes, "default": [30, 30], "help": "hidden layer sizes (default 30,30)"},
                 "hidden",
             ),
             (
                 "--threshold",
                 {
-                    "type": _positive_float,
+                    "type": positive_float,
                     "default": 0.01,
                     "help": "a sigmoid is saturated where σ'(z) is below this (default 0.01)",
                 },
@@ -161,22 +112,22 @@ EXPERIMENTS: dict[str, tuple[str, list]] = {
         [
             (
                 "--n-train",
-                {"type": _positive_int, "default": 10_000, "help": "training examples (default 10000)"},
+                {"type": positive_int, "default": 10_000, "help": "training examples (default 10000)"},
                 "n_train",
             ),
             (
                 "--n-probe",
                 {
-                    "type": _positive_int,
+                    "type": positive_int,
                     "default": 1_000,
                     "help": "fixed subset the statistics are measured on (default 1000)",
                 },
                 "n_probe",
             ),
-            ("--epochs", {"type": _count, "default": 5, "help": "epochs of SGD (default 5)"}, "epochs"),
+            ("--epochs", {"type": count, "default": 5, "help": "epochs of SGD (default 5)"}, "epochs"),
             (
                 "--eta",
-                {"type": _positive_float, "default": 0.1, "help": "SGD learning rate (default 0.1)"},
+                {"type": positive_float, "default": 0.1, "help": "SGD learning rate (default 0.1)"},
                 "eta",
             ),
             *_COMMON_DATA,
@@ -187,12 +138,12 @@ EXPERIMENTS: dict[str, tuple[str, list]] = {
         [
             (
                 "--layers",
-                {"type": _sizes, "default": [2, 3, 3, 2], "help": "a tiny network (default 2,3,3,2)"},
+                {"type": sizes, "default": [2, 3, 3, 2], "help": "a tiny network (default 2,3,3,2)"},
                 "sizes",
             ),
             (
                 "--weight",
-                {"type": _sizes, "default": [1, 1, 1], "help": "l,j,k of w^l_jk (1-based)"},
+                {"type": sizes, "default": [1, 1, 1], "help": "l,j,k of w^l_jk (1-based)"},
                 "weight",
             ),
             ("--activation", {"default": "sigmoid"}, "activation"),
@@ -203,10 +154,10 @@ EXPERIMENTS: dict[str, tuple[str, list]] = {
     "costs": (
         "a saturated sigmoid neuron under the quadratic and cross-entropy costs",
         [
-            ("--epochs", {"type": _positive_int, "default": 300, "help": "epochs (default 300)"}, "epochs"),
+            ("--epochs", {"type": positive_int, "default": 300, "help": "epochs (default 300)"}, "epochs"),
             (
                 "--eta",
-                {"type": _positive_float, "default": 0.15, "help": "SGD learning rate (default 0.15)"},
+                {"type": positive_float, "default": 0.15, "help": "SGD learning rate (default 0.15)"},
                 "eta",
             ),
             (
@@ -292,9 +243,7 @@ def _register_gradcheck(subparsers) -> None:
         description="Compare backprop's gradient with the numerical gradient (central differences, "
         "or the seeds' forward difference (46)) on a seeded random network and batch.",
     )
-    p.add_argument(
-        "--layers", type=_sizes, default=[784, 30, 10], help="layer sizes, input first (784,30,10)"
-    )
+    p.add_argument("--layers", type=sizes, default=[784, 30, 10], help="layer sizes, input first (784,30,10)")
     p.add_argument("--activation", default="sigmoid", choices=activations.names())
     p.add_argument("--output", default=None, choices=activations.names(), help="output activation")
     p.add_argument("--cost", default="quadratic", choices=costs.names())
@@ -302,12 +251,12 @@ def _register_gradcheck(subparsers) -> None:
     p.add_argument("--dtype", default="float64", choices=("float32", "float64"))
     p.add_argument("--method", default="central", choices=("central", "forward"))
     p.add_argument(
-        "--eps", type=_positive_float, default=None, help="step ε (default: chosen per dtype/method)"
+        "--eps", type=positive_float, default=None, help="step ε (default: chosen per dtype/method)"
     )
     p.add_argument(
-        "--n-samples", type=_positive_int, default=None, help="check at most N entries per W^l, b^l"
+        "--n-samples", type=positive_int, default=None, help="check at most N entries per W^l, b^l"
     )
-    p.add_argument("--batch-size", type=_positive_int, default=10)
+    p.add_argument("--batch-size", type=positive_int, default=10)
     p.add_argument(
         "--numerical-dtype",
         default="float64",
@@ -399,14 +348,14 @@ def _register_trace(subparsers) -> None:
         description="Backprop on one example through a tiny network whose weights are seeded "
         "and rounded to one decimal, so every number can be checked by hand.",
     )
-    p.add_argument("--layers", type=_sizes, default=[2, 3, 2], help="layer sizes (default 2,3,2)")
-    p.add_argument("--x", type=_numbers, default=None, help="the input, e.g. 0.5,1.0 (default: seeded)")
-    p.add_argument("--y", type=_numbers, default=None, help="a class label, or a target vector (default: 1)")
+    p.add_argument("--layers", type=sizes, default=[2, 3, 2], help="layer sizes (default 2,3,2)")
+    p.add_argument("--x", type=numbers, default=None, help="the input, e.g. 0.5,1.0 (default: seeded)")
+    p.add_argument("--y", type=numbers, default=None, help="a class label, or a target vector (default: 1)")
     p.add_argument("--activation", default="sigmoid", choices=activations.names())
     p.add_argument("--output", default=None, choices=activations.names())
     p.add_argument("--cost", default="quadratic", choices=costs.names())
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--digits", type=_positive_int, default=4, help="decimals shown (default 4)")
+    p.add_argument("--digits", type=positive_int, default=4, help="decimals shown (default 4)")
     p.add_argument("--explain", action="store_true", help="show each equation with its numbers substituted")
     p.add_argument("--json", action="store_true", help="print the trace as one JSON object")
     p.set_defaults(func=_run_trace)

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -23,7 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from nablanet.files import atomic_write
 from nablanet.train import Callback
+
+from ._args import fraction, hidden_sizes, nonnegative_float, positive_float, positive_int
 
 # The settings of a training run. None here means "let the network choose".
 DEFAULTS: dict[str, Any] = {
@@ -57,48 +58,6 @@ def register(subparsers) -> None:
     _register_info(subparsers)
 
 
-# -- argument types (a bad value is a usage error: exit 2) ------------------------------------
-
-
-def _layers(text: str) -> list[int]:
-    if text.strip().lower() in ("none", "0"):
-        return []
-    try:
-        sizes = [int(s) for s in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of layer sizes") from None
-    if any(n < 1 for n in sizes):
-        raise argparse.ArgumentTypeError(f"layer sizes must be ≥ 1, got {text!r}")
-    return sizes
-
-
-def _positive_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return n
-
-
-def _nonnegative_float(text: str) -> float:
-    try:
-        x = float(text)
-    except ValueError:
-        x = -1.0
-    if not (x >= 0 and np.isfinite(x)):
-        raise argparse.ArgumentTypeError(f"expected a number ≥ 0, got {text!r}")
-    return x
-
-
-def _fraction(text: str) -> float:
-    x = _nonnegative_float(text)
-    if x >= 1:
-        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {text!r}")
-    return x
-
-
 def _register_train(subparsers) -> None:
     from nablanet import activations, costs, initializers, optimizers
 
@@ -116,26 +75,26 @@ def _register_train(subparsers) -> None:
     add("--data-dir", help="folder with MNIST-style IDX files (default $NABLANET_DATA, then the cache)")
     add("--target", help="CSV label column, by name or index (default: the last)")
     add("--standardize", action="store_true", default=None, help="zero mean, unit variance inputs")
-    add("--layers", type=_layers, help="hidden layer sizes, e.g. 100 or 128,64 (default 64)")
+    add("--layers", type=hidden_sizes, help="hidden layer sizes, e.g. 100 or 128,64 (default 64)")
     add("--activation", choices=activations.names(), help=f"hidden activation (default {d['activation']})")
     add(
         "--output", choices=activations.names(), help="output activation (default: softmax for cross_entropy)"
     )
     add("--cost", choices=costs.names(), help=f"cost function (default {d['cost']})")
     add("--init", choices=initializers.names(), help=f"weight initialisation (default {d['init']})")
-    add("--epochs", type=_positive_int, help=f"epochs (default {d['epochs']})")
-    add("--batch-size", type=_positive_int, help=f"mini-batch size (default {d['batch_size']})")
-    add("--eta", type=_nonnegative_float, help=f"learning rate η (default {d['eta']})")
-    add("--eta-decay", type=_nonnegative_float, help="η_t = η / (1 + decay·t) after t epochs (default 0)")
-    add("--lmbda", type=_nonnegative_float, help="L2 regularisation λ (default 0)")
-    add("--momentum", type=_fraction, help="momentum μ; > 0 selects the momentum optimizer")
+    add("--epochs", type=positive_int, help=f"epochs (default {d['epochs']})")
+    add("--batch-size", type=positive_int, help=f"mini-batch size (default {d['batch_size']})")
+    add("--eta", type=positive_float, help=f"learning rate η (default {d['eta']})")
+    add("--eta-decay", type=nonnegative_float, help="η_t = η / (1 + decay·t) after t epochs (default 0)")
+    add("--lmbda", type=nonnegative_float, help="L2 regularisation λ (default 0)")
+    add("--momentum", type=fraction, help="momentum μ; > 0 selects the momentum optimizer")
     add("--optimizer", choices=optimizers.names(), help="sgd, momentum or adam (default sgd)")
     add("--seed", type=int, help=f"seed for the weights, the shuffles and the split (default {d['seed']})")
     add("--dtype", choices=["float32", "float64"], help="float precision (default float32)")
-    add("--validation-split", type=_fraction, help="fraction held out for validation (default 0.1)")
+    add("--validation-split", type=fraction, help="fraction held out for validation (default 0.1)")
     add("-o", "--output-model", metavar="PATH", help="save the trained model here (.npz)")
     add("--checkpoint", metavar="PATH", help="write a checkpoint here each epoch (and on Ctrl-C)")
-    add("--checkpoint-every", type=_positive_int, metavar="N", help="also checkpoint every N mini-batches")
+    add("--checkpoint-every", type=positive_int, metavar="N", help="also checkpoint every N mini-batches")
     add("--resume", metavar="PATH", help="continue the run saved in this checkpoint")
     add("--monitor", action="store_true", help="record per-layer health and warn about it")
     add("--report", metavar="PATH", help="write an HTML report of the run here")
@@ -654,24 +613,10 @@ def cmd_predict(args) -> int:
         lines = ["label"] + [str(int(k)) for k in labels]
     text = json.dumps(payload) + "\n" if args.format == "json" else "\n".join(lines) + "\n"
     if args.output:
-        _write_text(Path(args.output), text)
+        atomic_write(Path(args.output), text)
     else:
         sys.stdout.write(text)
     return 0
-
-
-def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 # -- nablanet info --------------------------------------------------------------------------

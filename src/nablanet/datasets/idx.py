@@ -11,7 +11,6 @@ import hashlib
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -139,31 +138,26 @@ def _find_idx(directory: Path) -> list[Path] | None:
 def _download(url: str, dest: Path, sha256: str, progress: bool) -> None:
     """Fetch url into dest atomically, checking its SHA-256 before it is kept."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     import urllib.request  # here, not at the top: it pulls in http and email
 
+    from ..files import atomic_open
+
     digest, done = hashlib.sha256(), 0
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=30) as response:
-            total = int(response.headers.get("Content-Length") or 0)
-            while chunk := response.read(1 << 16):
-                done += len(chunk)
-                if done > MAX_DOWNLOAD_BYTES:
-                    raise DatasetError(f"{url}: larger than {MAX_DOWNLOAD_BYTES} bytes; refusing it")
-                digest.update(chunk)
-                out.write(chunk)
-                if progress:
-                    _show_progress(dest.name, done, total)
-            out.flush()
-            os.fsync(out.fileno())
+    # Raising inside the block (too big, wrong hash, Ctrl-C) leaves nothing at dest.
+    with atomic_open(dest) as out, urllib.request.urlopen(url, timeout=30) as response:
+        total = int(response.headers.get("Content-Length") or 0)
+        while chunk := response.read(1 << 16):
+            done += len(chunk)
+            if done > MAX_DOWNLOAD_BYTES:
+                raise DatasetError(f"{url}: larger than {MAX_DOWNLOAD_BYTES} bytes; refusing it")
+            digest.update(chunk)
+            out.write(chunk)
+            if progress:
+                _show_progress(dest.name, done, total)
         if progress:
             print(file=sys.stderr)
         if digest.hexdigest() != sha256:
             raise DatasetError(f"{url}: SHA-256 {digest.hexdigest()} does not match the expected {sha256}")
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _show_progress(name: str, done: int, total: int) -> None:

@@ -81,16 +81,10 @@ def jsonable(obj: Any) -> Any:
 
 
 def figure(n_panels: int, ncols: int = 2, panel: tuple[float, float] = (5.0, 3.6)):
-    """A matplotlib Figure (no pyplot, no global state) with n_panels axes."""
-    from matplotlib.figure import Figure
+    """``nablanet.plots.figure`` with the experiments' larger panels."""
+    from ..plots import figure as make
 
-    ncols = max(1, min(ncols, n_panels))
-    nrows = -(-n_panels // ncols)
-    fig = Figure(figsize=(panel[0] * ncols, panel[1] * nrows), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
-    for ax in axes[n_panels:]:
-        ax.set_visible(False)
-    return fig, list(axes[:n_panels])
+    return make(n_panels, ncols, panel)
 
 
 def save_png(fig, path: str | os.PathLike) -> Path:
