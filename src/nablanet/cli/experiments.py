@@ -32,6 +32,25 @@ _COMMON_DATA = [
 ]
 
 
+# Options of the experiments that train networks and measure them on a fixed subset.
+_TRAINING_RUN = [
+    (
+        "--n-train",
+        {"type": positive_int, "default": 10_000, "help": "training examples (default 10000)"},
+        "n_train",
+    ),
+    (
+        "--n-probe",
+        {
+            "type": positive_int,
+            "default": 1_000,
+            "help": "fixed subset the statistics are measured on (default 1000)",
+        },
+        "n_probe",
+    ),
+    ("--epochs", {"type": count, "default": 5, "help": "epochs of SGD (default 5)"}, "epochs"),
+]
+
 EXPERIMENTS: dict[str, tuple[str, list]] = {
     "speed": (
         "time a forward pass, backprop and the numerical gradient (46)",
@@ -75,21 +94,7 @@ EXPERIMENTS: dict[str, tuple[str, list]] = {
     "saturation": (
         "saturated sigmoids, dead ReLUs and ∂C/∂w against a_in during training",
         [
-            (
-                "--n-train",
-                {"type": positive_int, "default": 10_000, "help": "training examples (default 10000)"},
-                "n_train",
-            ),
-            (
-                "--n-probe",
-                {
-                    "type": positive_int,
-                    "default": 1_000,
-                    "help": "fixed subset the statistics are measured on (default 1000)",
-                },
-                "n_probe",
-            ),
-            ("--epochs", {"type": count, "default": 5, "help": "epochs of SGD (default 5)"}, "epochs"),
+            *_TRAINING_RUN,
             (
                 "--hidden",
                 {"type": sizes, "default": [30, 30], "help": "hidden layer sizes (default 30,30)"},
@@ -110,21 +115,7 @@ EXPERIMENTS: dict[str, tuple[str, list]] = {
     "vanishing": (
         "‖∂C/∂b^l‖ per hidden layer: vanishing (sigmoid), even (ReLU + He), exploding",
         [
-            (
-                "--n-train",
-                {"type": positive_int, "default": 10_000, "help": "training examples (default 10000)"},
-                "n_train",
-            ),
-            (
-                "--n-probe",
-                {
-                    "type": positive_int,
-                    "default": 1_000,
-                    "help": "fixed subset the statistics are measured on (default 1000)",
-                },
-                "n_probe",
-            ),
-            ("--epochs", {"type": count, "default": 5, "help": "epochs of SGD (default 5)"}, "epochs"),
+            *_TRAINING_RUN,
             (
                 "--eta",
                 {"type": positive_float, "default": 0.1, "help": "SGD learning rate (default 0.1)"},
