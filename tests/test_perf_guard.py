@@ -99,3 +99,72 @@ def test_the_count_catches_a_per_example_loop():
     net = nn.Network([6, 5, 3], activation="sigmoid", seed=0)
     small, large = (count_calls(backprop_reference, net, *batch(net, m)) for m in (2, 16))
     assert large["line"] > 4 * small["line"] and large["c_call"] > 4 * small["c_call"]
+
+
+# -- the benchmark harness (nablanet.bench): its arithmetic, and one tiny real run ----------
+
+
+def bench_args(tmp_path, *argv):
+    import argparse
+
+    from nablanet import bench
+
+    parser = argparse.ArgumentParser()
+    bench.add_arguments(parser)
+    args = parser.parse_args(["--out", str(tmp_path), *argv])
+    bench.finish_arguments(args)
+    return args
+
+
+def test_bench_summary_computes_ratios_and_checks_targets(tmp_path):
+    from nablanet import bench
+
+    args = bench_args(tmp_path, "--configs", "A,C", "--peers", "nablanet,torch", "--examples", "1000")
+    jobs, skipped = bench.plan(args)
+    labels = {j.label for j in jobs}
+    assert {"A/nablanet", "A/gemm", "C/fwdbwd", "C/memory"} <= labels | {f"C/{p}" for p in skipped}
+    run = {"examples": 1000, "peak_rss": 300 * bench.MB, "dataset_bytes": 188 * bench.MB}
+    raw = {label: [] for label in labels}
+    for seconds in (1.0, 2.0, 3.0):  # medians: nablanet 2 s, torch 10 s, one step of products 5 ms
+        raw["A/nablanet"].append({**run, "seconds": seconds})
+        raw["A/torch"] = raw.get("A/torch", []) + [{**run, "seconds": 5 * seconds}]
+        raw["A/gemm"].append({"step_seconds": seconds * 2.5e-3})
+        raw["C/fwdbwd"].append({"forward_s": 1.0, "forward_backward_s": 2.5 + seconds / 10})
+        raw["C/memory"].append({**run, "examples": 60_000, "seconds": seconds})
+    report = {"settings": {"configs": {"A": {}, "C": {}}}, "raw": raw}
+    summary = bench.summarize(report, jobs)
+    a = summary["configs"]["A"]
+    assert a["nablanet"] == 500 and a["torch"] == 100 and a["gemm_bound"] == 10 / 5e-3
+    targets = {(t["config"], t["what"]): t for t in summary["targets"]}
+    assert targets[("A", "torch")]["value"] == 5 and not targets[("A", "torch")]["met"]  # goal 8×
+    assert targets[("C", "fwdbwd")]["value"] == pytest.approx(2.7) and targets[("C", "fwdbwd")]["met"]
+    memory = targets[("C", "memory")]
+    budget = 188 * bench.MB + 10 * 4 * bench.CONFIGS["C"].n_params + 200 * bench.MB
+    assert memory["goal"] == budget and memory["met"]
+
+
+def test_bench_rejects_bad_options(tmp_path):
+    with pytest.raises(SystemExit):
+        bench_args(tmp_path, "--configs", "A,Z")
+    with pytest.raises(SystemExit):
+        bench_args(tmp_path, "--repeats", "0")
+    with pytest.raises(ValueError, match="smaller than a batch"):
+        bench_args(tmp_path, "--configs", "C", "--examples", "100")
+
+
+def test_bench_runs_end_to_end_on_a_tiny_problem(tmp_path):
+    import json
+
+    from nablanet import bench
+
+    args = bench_args(
+        tmp_path, "--configs", "A", "--peers", "nablanet,reference", "--examples", "200",
+        "--repeats", "1", "--data", "random",
+    )  # fmt: skip
+    report, md_path = bench.run_and_write(args, log=lambda s: None)
+    saved = json.loads(md_path.with_suffix(".json").read_text())
+    row = saved["summary"]["configs"]["A"]
+    assert row["nablanet"] > 0 and row["reference"] > 0 and row["gemm_bound"] > 0, saved["raw"]
+    assert saved["machine"]["versions"]["numpy"] == np.__version__
+    text = md_path.read_text()
+    assert "| A |" in text and "nablanet / per-example ref." in text

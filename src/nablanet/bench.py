@@ -801,7 +801,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def finish_arguments(args) -> None:
-    """Fill in defaults that depend on other options."""
+    """Fill in defaults that depend on other options (once: calling it again changes nothing)."""
+    if getattr(args, "finished", False):
+        return
+    args.finished = True
     if args.quick:
         args.configs = [c for c in args.configs if c in ("A", "B")] or ["A", "B"]
         args.examples = min(args.examples, 6000)
