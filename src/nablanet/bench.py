@@ -648,6 +648,8 @@ def markdown(report: dict) -> str:
         f"- Medians of {settings['repeats']} interleaved repetitions, each in its own process; "
         f"1-min load average during the run: {', '.join(f'{x:.2f}' for x in report['load_average_1min'])}",
     ]
+    if settings["repeats"] < 3:
+        lines.append("- Fewer than the 3 repetitions the targets are stated for: a quick look only")
     env = {k: x for k, x in m["env"].items() if x}
     if env:
         lines.append(f"- Environment: {env} (OPENBLAS_CORETYPE/L2_SIZE force a slower kernel on this NumPy)")
