@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
-from sklearn.datasets import load_digits, make_blobs, make_multilabel_classification, make_regression
+from sklearn.datasets import (
+    load_digits,
+    load_iris,
+    make_blobs,
+    make_multilabel_classification,
+    make_regression,
+)
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
@@ -410,3 +416,20 @@ def test_unfitted_and_convergence_warning(digits):
         NablaClassifier().coefs_
     with pytest.warns(ConvergenceWarning, match="max_iter=2"):
         NablaClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X_train, y_train)
+
+
+def test_validation_loss_is_the_cost_of_the_encoded_targets():
+    """validation_loss_ is the log-loss on one-hot targets, not a cost of raw class indices."""
+    from sklearn.metrics import log_loss
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    clf = NablaClassifier(
+        hidden_layer_sizes=(8,), early_stopping=True, validation_fraction=0.5, max_iter=5, random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    # Half the data is the validation set, so its loss is close to the whole set's.
+    assert clf.validation_loss_[-1] == pytest.approx(log_loss(y, clf.predict_proba(X)), abs=0.25)

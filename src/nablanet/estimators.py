@@ -421,7 +421,8 @@ class _Watch(Callback):
         if self.validation is not None:
             X_val, Y_val, sw_val = self.validation
             a = run.net.feedforward(X_val)
-            self.val_losses.append(run.net.cost.fn(a.T, Y_val.T))
+            targets = run.net.check_targets(Y_val, a.shape[0], "y_val")  # class indices → one-hot
+            self.val_losses.append(run.net.cost.fn(a.T, targets.T))
             score = self.est._score_outputs(a, Y_val, sw_val)
             self.scores.append(score)
             improved = score >= self.best_score + self.tol
