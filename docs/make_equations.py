@@ -159,7 +159,8 @@ EQUATIONS = [
         "Gradient descent on a mini-batch",
         "w → w − (η/m) Σ_x ∂C_x/∂w,   b → b − (η/m) Σ_x ∂C_x/∂b",
         [
-            ("nablanet.optimizers:SGD.step", "p -= self.eta * g"),
+            ("nablanet.optimizers:SGD.updates", "-self.eta * g"),
+            ("nablanet.optimizers:Optimizer.step", "p += d"),
             ("nablanet.train:train_step", "optimizer.step"),
         ],
         [
@@ -168,20 +169,22 @@ EQUATIONS = [
             "tests/test_train.py::test_one_sgd_step_on_a_2_2_1_network_matches_hand_computation",
         ],
         "Numbered (20) and (21) in chapter 1 of Nielsen's book; seed 002 states the same rule as step 3 of "
-        "its mini-batch algorithm. The 1/m is in `backward`, which returns the mean gradient.",
+        "its mini-batch algorithm. The 1/m is in `backward`, which returns the mean gradient. Each optimizer "
+        "states its rule as `updates` (the change Δw); `Optimizer.step` checks that every Δw is finite "
+        "and then adds it.",
     ),
     Equation(
         "Momentum",
         "Gradient descent with a velocity",
         "v → μv − η ∇C,   w → w + v",
-        [("nablanet.optimizers:Momentum.step", "v -= self.eta * g")],
+        [("nablanet.optimizers:Momentum.updates", "v -= self.eta * g")],
         ["tests/test_optimizers.py::test_momentum_rule_over_two_steps"],
     ),
     Equation(
         "Adam",
         "Adaptive moments (Kingma & Ba, 2015)",
         "m → β₁m + (1 − β₁)∇C,  s → β₂s + (1 − β₂)∇C²,  w → w − η m̂/(√ŝ + ε)",
-        [("nablanet.optimizers:Adam.step", "m *= self.beta1")],
+        [("nablanet.optimizers:Adam.updates", "m *= self.beta1")],
         ["tests/test_optimizers.py::test_adam_matches_the_textbook_form"],
     ),
     Equation(

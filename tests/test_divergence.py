@@ -126,11 +126,6 @@ def test_divergence_error_is_a_floating_point_error():
     assert issubclass(DivergenceError, FloatingPointError)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeWarning,
-    reason="train_step lets NumPy's overflow RuntimeWarning out; it needs np.errstate (see issue 5 report)",
-)
 def test_overflow_raises_divergence_error_not_a_numpy_warning():
     X, y = data()
     net = nn.Network([4, 8, 2], activation="relu", output="identity", seed=0)
@@ -139,14 +134,11 @@ def test_overflow_raises_divergence_error_not_a_numpy_warning():
 
 
 @quiet
-@pytest.mark.xfail(
-    strict=True,
-    reason="the guard checks the gradient, not the update: η·∇ overflowing W is not caught (issue 5 report)",
-)
 def test_an_update_that_overflows_leaves_the_last_finite_weights():
     X, y = data()
     net = nn.Network([4, 8, 2], activation="tanh", output="identity", seed=0)
     snaps = Snapshots()
-    with pytest.raises(DivergenceError):
+    with pytest.raises(DivergenceError) as excinfo:
         nn.fit(net, X, y, epochs=5, batch_size=10, eta=1e38, seed=0, callbacks=[snaps])
+    assert "the update" in str(excinfo.value)
     assert_params_equal(net, snaps.params[-1])

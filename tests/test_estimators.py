@@ -26,15 +26,14 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 
 
 def _expected_failures(estimator):
+    if not isinstance(estimator, NablaRegressor):
+        return {}
     return {
-        # Fitting with integer weights and fitting on the repeated rows give the same
-        # gradient step by step (test_sample_weight_equals_repetition proves it to 1e-12),
-        # but the default run stops when the training loss stops improving, and nablanet's
-        # core records that loss (History.cost) without the sample weights: the two fits
-        # stop after different epochs. Fixed once train_step returns the weighted cost.
-        "check_sample_weight_equivalence_on_dense_data": (
-            "stopping reads the core's unweighted training loss; equivalence itself is tested below"
-        ),
+        # Weighted and repeated fits take the same steps, but in float32 (the default) the
+        # two sums round differently: the predictions agree to about 1e-7 relative, just
+        # outside the check's tolerance. test_sample_weight_equals_repetition shows the
+        # equivalence in float64 to 1e-10.
+        "check_sample_weight_equivalence_on_dense_data": "float32 rounding, ~1e-7 relative",
     }
 
 

@@ -61,3 +61,16 @@ def test_bad_hyperparameters():
     with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'"):
         optimizers.get("rmsprop", eta=0.1)
     assert isinstance(optimizers.get("momentum", eta=0.1, mu=0.5), optimizers.Momentum)
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: optimizers.SGD(0.1), lambda: optimizers.Momentum(0.1), optimizers.Adam]
+)
+def test_a_non_finite_update_leaves_the_parameters_unchanged(make):
+    p, g = params_and_grads()
+    before = [x.copy() for x in p]
+    g[1][0, 0] = np.inf
+    with np.errstate(invalid="ignore"), pytest.raises(optimizers.NonFiniteUpdate):
+        make().step(p, g)
+    for x, y in zip(p, before):
+        np.testing.assert_array_equal(x, y)

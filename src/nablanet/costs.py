@@ -3,7 +3,8 @@
 A cost is the mean over the n examples of a per-example cost C_x, as the seeds
 require for backpropagation to apply (C = (1/n) Σ_x C_x). Each cost has
 
-- ``fn(a, y)``: the mean cost of a batch (columns are examples);
+- ``fn(a, y, weight=None)``: the mean cost of a batch (columns are examples),
+  (1/m) Σ_x w_x C_x with sample weights;
 - ``grad_a(a, y)``: ∇_a C_x, one column per example;
 - ``delta(z, a, y, activation)``: the output error δ^L = ∇_a C ⊙ σ'(z^L) (BP1).
 
@@ -19,6 +20,11 @@ from .activations import Activation, Sigmoid, Softmax
 __all__ = ["Cost", "Quadratic", "BinaryCrossEntropy", "CategoricalCrossEntropy", "get", "names"]
 
 
+def _total(terms: np.ndarray, weight: np.ndarray | None) -> float:
+    """Σ_x w_x (Σ_j terms_jx): the batch's summed cost, each column weighted."""
+    return float(np.sum(terms)) if weight is None else float(terms.sum(axis=0) @ weight)
+
+
 def _clip(a: np.ndarray) -> np.ndarray:
     # Keep log(a) and 1/a finite when an output has saturated to exactly 0 or 1.
     eps = np.finfo(a.dtype).eps
@@ -31,7 +37,7 @@ class Cost:
     name: str = ""
     needs_probabilities: bool = False  # must a^L lie in (0, 1)?
 
-    def fn(self, a: np.ndarray, y: np.ndarray) -> float:
+    def fn(self, a: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> float:
         raise NotImplementedError
 
     def grad_a(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -62,8 +68,10 @@ class Quadratic(Cost):
     def __init__(self, half: bool = True):
         self.half = bool(half)
 
-    def fn(self, a, y):
+    def fn(self, a, y, weight=None):
         scale, d = (0.5 if self.half else 1.0), a - y
+        if weight is not None:
+            return scale * _total(d * d, weight) / a.shape[1]
         return scale * float(np.vdot(d, d)) / a.shape[1]  # Σ(a−y)², 3× faster than np.sum((a - y) ** 2)
 
     def grad_a(self, a, y):
@@ -79,9 +87,9 @@ class BinaryCrossEntropy(Cost):
     name = "binary_cross_entropy"
     needs_probabilities = True
 
-    def fn(self, a, y):
+    def fn(self, a, y, weight=None):
         a = _clip(a)
-        return -float(np.sum(y * np.log(a) + (1 - y) * np.log1p(-a))) / a.shape[1]
+        return -_total(y * np.log(a) + (1 - y) * np.log1p(-a), weight) / a.shape[1]
 
     def grad_a(self, a, y):
         a = _clip(a)
@@ -102,8 +110,8 @@ class CategoricalCrossEntropy(Cost):
     name = "cross_entropy"
     needs_probabilities = True
 
-    def fn(self, a, y):
-        return -float(np.sum(y * np.log(_clip(a)))) / a.shape[1]
+    def fn(self, a, y, weight=None):
+        return -_total(y * np.log(_clip(a)), weight) / a.shape[1]
 
     def grad_a(self, a, y):
         return -y / _clip(a)

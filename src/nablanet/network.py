@@ -235,7 +235,9 @@ class Network:
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape (m, n_L); needs a softmax or sigmoid output."""
         if not isinstance(self.activations[-1], (activations.Softmax, activations.Sigmoid)):
-            raise ValueError(f"predict_proba needs a softmax or sigmoid output, not {self.activations[-1].name}")
+            raise ValueError(
+                f"predict_proba needs a softmax or sigmoid output, not {self.activations[-1].name}"
+            )
         return self.feedforward(X)
 
     def predict(self, X: Any) -> np.ndarray:

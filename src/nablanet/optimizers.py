@@ -8,6 +8,10 @@ where ``params`` and ``grads`` are lists of arrays of matching shapes. Computing
 the gradient and applying it are separate steps on purpose: in data-parallel
 training the gradients are summed across processes between the two.
 
+An optimizer only says what its rule is, as ``updates(grads)``: the change Δw of
+each parameter. ``step`` checks that every Δw is finite before it adds them, so
+an update that overflows never reaches the weights (``NonFiniteUpdate``).
+
 Any state (velocities, moments, the step count) lives in the optimizer, never in
 the network, and ``state_dict``/``load_state_dict`` expose it for checkpoints.
 """
@@ -16,7 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Optimizer", "SGD", "Momentum", "Adam", "get", "names"]
+__all__ = ["Optimizer", "SGD", "Momentum", "Adam", "NonFiniteUpdate", "get", "names"]
+
+
+class NonFiniteUpdate(FloatingPointError):
+    """An update Δw was NaN or inf; the parameters were left unchanged."""
 
 
 class Optimizer:
@@ -31,12 +39,24 @@ class Optimizer:
         self.eta = float(eta)
         self.t = 0  # number of steps taken
 
-    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+    def updates(self, grads: list[np.ndarray]) -> list[np.ndarray]:
+        """The change Δw of each parameter under this rule (it may advance the state)."""
         raise NotImplementedError
 
-    def _state(self, slot: str, params: list[np.ndarray]) -> list[np.ndarray]:
+    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+        """w → w + Δw for every parameter, unless some Δw is not finite."""
+        self.t += 1
+        deltas = self.updates(grads)
+        # One sum per array: it is NaN or inf if any entry is (or if the sum overflows,
+        # which only an update of absurd size can do).
+        if not np.isfinite(sum(float(np.add.reduce(d, axis=None)) for d in deltas)):
+            raise NonFiniteUpdate(f"{type(self).__name__} produced a NaN or inf update at step {self.t}")
+        for p, d in zip(params, deltas):
+            p += d
+
+    def _state(self, slot: str, grads: list[np.ndarray]) -> list[np.ndarray]:
         if not hasattr(self, slot):
-            setattr(self, slot, [np.zeros_like(p) for p in params])
+            setattr(self, slot, [np.zeros_like(g) for g in grads])
         return getattr(self, slot)
 
     def state_dict(self) -> dict:
@@ -59,10 +79,8 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def step(self, params, grads):
-        for p, g in zip(params, grads):
-            p -= self.eta * g
-        self.t += 1
+    def updates(self, grads):
+        return [-self.eta * g for g in grads]
 
 
 class Momentum(Optimizer):
@@ -77,12 +95,12 @@ class Momentum(Optimizer):
             raise ValueError(f"momentum mu must be in [0, 1), got {mu}")
         self.mu = float(mu)
 
-    def step(self, params, grads):
-        for p, g, v in zip(params, grads, self._state("v", params)):
+    def updates(self, grads):
+        velocities = self._state("v", grads)
+        for g, v in zip(grads, velocities):
             v *= self.mu
             v -= self.eta * g
-            p += v
-        self.t += 1
+        return velocities
 
 
 class Adam(Optimizer):
@@ -102,17 +120,18 @@ class Adam(Optimizer):
                 raise ValueError(f"Adam {label} must be in [0, 1), got {beta}")
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
 
-    def step(self, params, grads):
-        self.t += 1
+    def updates(self, grads):
         # Fold both bias corrections into one step size instead of forming m̂ and ŝ.
         eta_t = self.eta * np.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
         eps_t = self.eps * np.sqrt(1 - self.beta2**self.t)
-        for p, g, m, s in zip(params, grads, self._state("m", params), self._state("s", params)):
+        deltas = []
+        for g, m, s in zip(grads, self._state("m", grads), self._state("s", grads)):
             m *= self.beta1
             m += (1 - self.beta1) * g
             s *= self.beta2
             s += (1 - self.beta2) * g * g
-            p -= eta_t * m / (np.sqrt(s) + eps_t)
+            deltas.append(-eta_t * m / (np.sqrt(s) + eps_t))
+        return deltas
 
 
 _REGISTRY: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Momentum, Adam)}

@@ -80,8 +80,7 @@ def curves(history: History) -> Figure:
         raise ValueError("the history is empty: no epoch was recorded")
     epochs = np.arange(1, len(history) + 1)
     val_cost, val_acc = _series(history.val_cost), _series(history.val_accuracy)
-    # Training accuracy is drawn when the history records it (an optional ``accuracy`` list).
-    train_acc = _series(getattr(history, "accuracy", None) or [None] * len(history))
+    train_acc = _series(history.accuracy or [None] * len(history))  # drawn when it was measured
     has_acc = bool(np.isfinite(val_acc).any() or np.isfinite(train_acc).any())
     fig, axes = figure(2 if has_acc else 1, ncols=2, panel=(4.5, 3.2))
     ax = axes[0]

@@ -194,11 +194,8 @@ def render_report(
 
 
 def history_from_dict(d: Mapping) -> History:
-    """``History.from_dict``, keeping the optional per-epoch training ``accuracy`` list."""
-    history = History.from_dict(d)
-    if d.get("accuracy") is not None:
-        history.accuracy = list(d["accuracy"])
-    return history
+    """``History.from_dict`` (kept as a name the CLI and tests use)."""
+    return History.from_dict(d)
 
 
 class _TestData:
@@ -281,7 +278,7 @@ def _metrics(ctx: _Context) -> str:
     h, items = ctx.history, []
     if len(h):
         items += [("epochs trained", str(len(h))), ("training cost", _fmt(h.cost[-1]))]
-        train_acc = (getattr(h, "accuracy", None) or [None])[-1]
+        train_acc = (h.accuracy or [None])[-1]
         if train_acc is not None:
             items.append(("training accuracy", _fmt(train_acc, percent=True)))
         if h.val_cost and h.val_cost[-1] is not None:

@@ -21,7 +21,7 @@ import numpy as np
 
 from .backprop import Workspace, backward, forward
 from .network import Network, as_rng
-from .optimizers import SGD, Optimizer
+from .optimizers import SGD, NonFiniteUpdate, Optimizer
 
 __all__ = ["fit", "train", "train_step", "History", "Run", "Callback", "DivergenceError"]
 
@@ -35,6 +35,7 @@ class History:
     """Per-epoch measurements; validation entries are None without validation data."""
 
     cost: list[float] = field(default_factory=list)
+    accuracy: list[float | None] = field(default_factory=list)  # on the training set, if measured
     val_cost: list[float | None] = field(default_factory=list)
     val_accuracy: list[float | None] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
@@ -98,16 +99,19 @@ def train_step(
     """
     ws = ws if ws is not None else Workspace(net, x.shape[1])
     z, a = forward(net, x, ws)
-    cost = net.cost.fn(a[-1], y)
+    cost = net.cost.fn(a[-1], y, weight)
     nabla_b, nabla_w = backward(net, z, a, y, weight, ws)
-    # Guard before the update, so a bad step never reaches the weights. A non-finite
-    # δ^l shows in ∂C/∂b^l = mean of δ^l (BP3), and one sum covers every layer's.
-    if not np.isfinite(cost + float(np.add.reduce(ws.nabla_b_all))):
-        raise DivergenceError(_diagnose(z, a, cost, nabla_b, nabla_w))
     if lmbda_n:  # L2: C = C_0 + (λ/2n) Σ w², so ∂C/∂w gains (λ/n) w
         for nw, W in zip(nabla_w, net.W):
             nw += lmbda_n * W
-    optimizer.step(net.params, [*nabla_w, *nabla_b])
+    # The guard: a non-finite cost stops here; a non-finite δ, gradient or update
+    # stops in the optimizer, which checks every Δw before it touches the weights.
+    try:
+        if not np.isfinite(cost):
+            raise NonFiniteUpdate("the cost is not finite")
+        optimizer.step(net.params, [*nabla_w, *nabla_b])
+    except NonFiniteUpdate:
+        raise DivergenceError(_diagnose(z, a, cost, nabla_b, nabla_w)) from None
     return cost
 
 
@@ -123,8 +127,14 @@ def _diagnose(z: list, a: list, cost: float, nabla_b: list, nabla_w: list) -> st
             break
     else:
         if np.isfinite(cost):
-            bad = [l for l in range(len(nabla_b), 0, -1) if not np.isfinite(nabla_b[l - 1]).all()]
-            found = f"δ^{bad[0]} and ∂C/∂b^{bad[0]} (layer {bad[0]})" if bad else "the gradient"
+            bad_b = [l for l in range(len(nabla_b), 0, -1) if not np.isfinite(nabla_b[l - 1]).all()]
+            bad_w = [l for l in range(len(nabla_w), 0, -1) if not np.isfinite(nabla_w[l - 1]).all()]
+            if bad_b:
+                found = f"δ^{bad_b[0]} and ∂C/∂b^{bad_b[0]} (layer {bad_b[0]})"
+            elif bad_w:
+                found = f"∂C/∂W^{bad_w[0]} (layer {bad_w[0]})"
+            else:
+                found = "the update η·∇C (the gradient was finite; the step overflowed)"
     return (
         f"training diverged: {found} became NaN or inf. Try a smaller learning rate eta, "
         "or an initialisation that keeps z small (init='scaled' or 'he')"
@@ -218,20 +228,25 @@ def fit(
     return train(run, X, Y, validation, callbacks)
 
 
-def train(run: Run, X: np.ndarray, Y: np.ndarray, validation=None, callbacks: Sequence[Callback] = ()) -> History:
+def train(
+    run: Run, X: np.ndarray, Y: np.ndarray, validation=None, callbacks: Sequence[Callback] = ()
+) -> History:
     """Continue ``run`` from where it stands on checked data (rows = examples)."""
     for cb in callbacks:
         cb.on_train_begin(run)
-    while run.epoch < run.epochs and not run.stop:
-        if run.batch == 0:
+    # NaN and inf are caught by the guard in train_step, with a message that says
+    # where; NumPy's own overflow warnings would only come first and say less.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        while run.epoch < run.epochs and not run.stop:
+            if run.batch == 0:
+                for cb in callbacks:
+                    cb.on_epoch_begin(run)
+            _run_epoch(run, X, Y, callbacks)
+            if run.stop and run.batch:  # stopped mid-epoch: leave the epoch open
+                break
+            _end_epoch(run, X.shape[0], validation)
             for cb in callbacks:
-                cb.on_epoch_begin(run)
-        _run_epoch(run, X, Y, callbacks)
-        if run.stop and run.batch:  # stopped mid-epoch: leave the epoch open
-            break
-        _end_epoch(run, X.shape[0], validation)
-        for cb in callbacks:
-            cb.on_epoch_end(run)
+                cb.on_epoch_end(run)
     for cb in callbacks:
         cb.on_train_end(run)
     return run.history
@@ -274,6 +289,7 @@ def _run_epoch(run: Run, X: np.ndarray, Y: np.ndarray, callbacks: Sequence[Callb
 def _end_epoch(run: Run, n: int, validation) -> None:
     h = run.history
     h.cost.append(run.cost_sum / n)
+    h.accuracy.append(None)  # a callback may measure it (the CLI does)
     val_cost = val_accuracy = None
     if validation is not None:
         ev = run.net.evaluate(*validation)
@@ -303,4 +319,3 @@ def _check_sample_weight(sample_weight: Any, n: int) -> np.ndarray | None:
 def _check_positive_int(value: Any, name: str, minimum: int = 1) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an integer ≥ {minimum}, got {value!r}")
-

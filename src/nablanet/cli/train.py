@@ -328,15 +328,11 @@ class _TrainAccuracy(Callback):
         self.X, self.y = X, y
 
     def on_epoch_end(self, run):
-        h = run.history
-        if getattr(h, "accuracy", None) is None:
-            h.accuracy = []
-        h.accuracy.extend([None] * (len(h) - 1 - len(h.accuracy)))  # epochs before a resume
-        h.accuracy.append(run.net.evaluate(self.X, self.y).accuracy)
+        run.history.accuracy[-1] = run.net.evaluate(self.X, self.y).accuracy
 
 
 def _last_accuracy(run) -> float | None:
-    return (getattr(run.history, "accuracy", None) or [None])[-1]
+    return (run.history.accuracy or [None])[-1]
 
 
 class _JsonLines(Callback):
