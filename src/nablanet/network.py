@@ -280,6 +280,12 @@ class Network:
 
 
 def _check_finite(A: np.ndarray, name: str) -> None:
+    # A sum is NaN or inf whenever an entry is, and it reads the data once without
+    # making a boolean array; only then look for where (a finite sum that overflows
+    # just costs the exact search).
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.add.reduce(A, axis=None)):
+            return
     if not np.isfinite(A).all():
         bad = np.argwhere(~np.isfinite(A))[0]
         where = ", ".join(str(int(i)) for i in bad)
