@@ -254,7 +254,7 @@ def _edit_run_state(path, edit):
         lambda r: r.update(batch=-1),
         lambda r: r.update(batch_size=2.5),
         lambda r: r["optimizer"].update(name="rmsprop"),
-        lambda r: r["optimizer"]["slots"].update(v=1),
+        lambda r: r["optimizer"]["slots"].update(v=3),
         lambda r: r.pop("cost_sum"),
     ],
 )

@@ -46,8 +46,9 @@ class Workspace:
 
     ``z[l]``, ``a[l]`` and ``delta[l]`` have shape (n_l, m); ``nabla_b[l]`` and
     ``nabla_w[l]`` are shaped like b^l and W^l. Index 0 (the input layer) is
-    None. The ∂C/∂b^l are views into one array, ``nabla_b_all``, so that the
-    divergence guard sums all of them in one call.
+    None. The gradients are views into one array, ``nabla``, laid out like
+    ``Network.flat()``: [∂C/∂W^1, ..., ∂C/∂W^L, ∂C/∂b^1, ..., ∂C/∂b^L], so an
+    optimizer (or an all-reduce) takes the whole gradient in one call.
     """
 
     def __init__(self, net: Network, m: int):
@@ -56,10 +57,21 @@ class Workspace:
         self.z: list = [None, *(np.empty((n_l, m), dtype) for n_l in n)]
         self.a: list = [None, *(np.empty((n_l, m), dtype) for n_l in n)]
         self.delta: list = [None, *(np.empty((n_l, m), dtype) for n_l in n)]
-        self.nabla_b_all = np.empty(sum(n), dtype)
-        self.nabla_b: list = [None, *np.split(self.nabla_b_all, np.cumsum(n[:-1]))]
-        self.nabla_w: list = [None, *(np.empty_like(W) for W in net.W)]
+        self.nabla = np.empty(net.n_params, dtype)
+        views = _views(self.nabla, [W.shape for W in net.W] + [b.shape for b in net.b])
+        self.nabla_w: list = [None, *views[: len(net.W)]]
+        self.nabla_b: list = [None, *views[len(net.W) :]]
         self.ones = np.ones(m, dtype)  # Σ over a batch's columns as a product: δ 1
+
+
+def _views(flat: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
+    """Consecutive pieces of ``flat`` with the given shapes (views, not copies)."""
+    views, offset = [], 0
+    for shape in shapes:
+        size = int(np.prod(shape))
+        views.append(flat[offset : offset + size].reshape(shape))
+        offset += size
+    return views
 
 
 def forward(net: Network, x: np.ndarray, ws: Workspace | None = None) -> tuple[list, list[np.ndarray]]:

@@ -296,7 +296,10 @@ def _optimizer(spec: dict, arrays: dict, params: list[np.ndarray]) -> optimizers
         raise ValueError(f"the {opt.name} optimizer's saved state does not fit it")
     for slot, n in spec["slots"].items():
         state[slot] = [arrays[f"opt.{slot}.{i}"] for i in range(n)]
-        if [a.shape for a in state[slot]] != [p.shape for p in params]:
+        # Training keeps one array per slot, shaped like Network.flat(); an optimizer
+        # stepped by hand may keep one per parameter.
+        shapes = [a.shape for a in state[slot]]
+        if shapes not in ([(sum(p.size for p in params),)], [p.shape for p in params]):
             raise ValueError(f"the optimizer's {slot} arrays do not match the network's parameters")
     _whole(state.get("t"))
     opt.load_state_dict(state)

@@ -108,6 +108,7 @@ class Network:
         scheme = initializers.get(init)
         self.W: list[np.ndarray] = []
         self.b: list[np.ndarray] = []
+        self._flat: np.ndarray | None = None  # see flat()
         for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]):
             W, b = scheme(n_out, n_in, rng)
             self.W.append(np.ascontiguousarray(W, dtype=self.dtype))
@@ -147,6 +148,24 @@ class Network:
         """[W^1, ..., W^L, b^1, ..., b^L]: the arrays an optimizer updates in place."""
         return [*self.W, *self.b]
 
+    def flat(self) -> np.ndarray:
+        """All parameters, [W^1, ..., W^L, b^1, ..., b^L], as one contiguous array.
+
+        ``W`` and ``b`` become views into it, so updating the flat array updates the
+        network: an optimizer then takes the whole network in one call, and
+        data-parallel training can all-reduce one buffer. If an array in ``W`` or
+        ``b`` has been replaced since, the parameters are packed again.
+        """
+        flat = getattr(self, "_flat", None)  # absent on a network built without __init__
+        if flat is None or any(p.base is not flat for p in self.params):
+            from .backprop import _views
+
+            flat = np.concatenate([p.ravel() for p in self.params])
+            views = _views(flat, [p.shape for p in self.params])
+            self.W, self.b = views[: self.L], views[self.L :]
+            self._flat = flat
+        return flat
+
     @property
     def n_params(self) -> int:
         return sum(W.size + b.size for W, b in zip(self.W, self.b))
@@ -164,6 +183,7 @@ class Network:
         new.__dict__.update(self.__dict__)
         new.W = [W.copy() for W in self.W]
         new.b = [b.copy() for b in self.b]
+        new._flat = None
         new.activations = list(self.activations)
         return new
 

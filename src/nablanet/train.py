@@ -109,7 +109,7 @@ def train_step(
     try:
         if not np.isfinite(cost):
             raise NonFiniteUpdate("the cost is not finite")
-        optimizer.step(net.params, [*nabla_w, *nabla_b])
+        optimizer.step([net.flat()], [ws.nabla])  # the whole network in one update
     except NonFiniteUpdate:
         raise DivergenceError(_diagnose(z, a, cost, nabla_b, nabla_w)) from None
     return cost
