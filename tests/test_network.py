@@ -133,3 +133,24 @@ def test_import_needs_numpy_only():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_flat_holds_every_parameter_and_w_b_are_views_into_it():
+    net = nn.Network([3, 4, 2], seed=0)
+    before = [p.copy() for p in net.params]
+    flat = net.flat()
+    assert flat.shape == (net.n_params,) and flat.dtype == np.float32
+    np.testing.assert_array_equal(flat, np.concatenate([p.ravel() for p in before]))
+    flat[:] = 0  # writing the flat array writes the network
+    assert not any(p.any() for p in net.params)
+    assert net.flat() is flat  # nothing replaced: no repacking
+
+
+def test_flat_repacks_after_an_array_is_replaced():
+    net = nn.Network([2, 2], seed=0)
+    old = net.flat()
+    net.W[0] = np.full((2, 2), 7.0, dtype=np.float32)
+    new = net.flat()
+    assert new is not old and new[:4].tolist() == [7.0] * 4
+    new[0] = 1.0
+    assert net.W[0][0, 0] == 1.0
