@@ -1,55 +1,58 @@
-"""Where one training step's time goes: gather, forward, cost, backward, update, whole step.
+"""Where one training step's time goes: gather, forward, cost, backward, update, the whole step.
 
 Run:  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/step_parts.py A   (or B)
-Prints the mean µs per call over 2,000 calls of each part, on random data of Fashion-MNIST's shape.
+
+Prints the mean µs per call over 2,000 calls of each part, on random data of Fashion-MNIST's
+shape, for configuration A ([784, 30, 10], sigmoid, quadratic, batch 10) or B ([784, 100, 10],
+ReLU + softmax/cross-entropy, batch 128) of the benchmark.
 """
 
-import time, numpy as np, nablanet as nn
-from nablanet.backprop import Workspace, forward, backward
+import sys
+import time
+
+import numpy as np
+
+import nablanet as nn
+from nablanet.backprop import Workspace, backward, forward
 from nablanet.train import train_step
 
-rng = np.random.default_rng(0)
-cfg = {
+CONFIGS = {
     "A": ([784, 30, 10], "sigmoid", "sigmoid", "quadratic", 10, 3.0),
     "B": ([784, 100, 10], "relu", "softmax", "cross_entropy", 128, 0.1),
 }
-import sys
-
-name = sys.argv[1]
-sizes, act, out, cost, m, eta = cfg[name]
-net = nn.Network(sizes, act, out, cost, seed=0)
-X = rng.random((60000, 784), dtype=np.float32)
-Y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 60000)]
-opt = nn.SGD(eta)
-ws = Workspace(net, m)
-x = np.empty((m, 784), np.float32)
-y = np.empty((m, 10), np.float32)
-order = rng.permutation(60000)
 
 
-def timeit(f, n=2000):
+def mean_us(f, n: int = 2000) -> float:
     f()
-    t = time.perf_counter()
+    start = time.perf_counter()
     for _ in range(n):
         f()
-    return (time.perf_counter() - t) / n * 1e6
+    return (time.perf_counter() - start) / n * 1e6
 
 
-idx = order[:m]
-T = {}
-T["gather"] = timeit(
-    lambda: (X.take(idx, axis=0, out=x, mode="clip"), Y.take(idx, axis=0, out=y, mode="clip"))
-)
-T["forward"] = timeit(lambda: forward(net, x.T, ws))
-z, a = forward(net, x.T, ws)
-T["cost"] = timeit(lambda: net.cost.fn(a[-1], y.T))
-T["backward"] = timeit(lambda: backward(net, z, a, y.T, None, ws))
-nb, nw = backward(net, z, a, y.T, None, ws)
-T["step"] = timeit(lambda: opt.step(net.params, [*nw, *nb]))
-T["train_step"] = timeit(lambda: train_step(net, opt, x.T, y.T, 0.0, None, ws))
-print(
-    name,
-    {k: round(v, 1) for k, v in T.items()},
-    "sum parts",
-    round(sum(v for k, v in T.items() if k != "train_step"), 1),
-)
+def main(name: str) -> None:
+    sizes, act, out, cost, m, eta = CONFIGS[name]
+    rng = np.random.default_rng(0)
+    net = nn.Network(sizes, act, out, cost, seed=0)
+    X = rng.random((60000, 784), dtype=np.float32)
+    Y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 60000)]
+    opt, ws = nn.SGD(eta), Workspace(net, m)
+    x, y = np.empty((m, 784), np.float32), np.empty((m, 10), np.float32)
+    idx = rng.permutation(60000)[:m]
+
+    def gather():
+        X.take(idx, axis=0, out=x, mode="clip")
+        Y.take(idx, axis=0, out=y, mode="clip")
+
+    parts = {"gather": mean_us(gather), "forward": mean_us(lambda: forward(net, x.T, ws))}
+    z, a = forward(net, x.T, ws)
+    parts["cost"] = mean_us(lambda: net.cost.fn(a[-1], y.T))
+    parts["backward"] = mean_us(lambda: backward(net, z, a, y.T, None, ws))
+    parts["update"] = mean_us(lambda: opt.step([net.flat()], [ws.nabla]))
+    step = mean_us(lambda: train_step(net, opt, x.T, y.T, 0.0, None, ws))
+    rounded = {k: round(v, 1) for k, v in parts.items()}
+    print(name, rounded, f"sum {sum(parts.values()):.1f}", f"step {step:.1f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "A")
