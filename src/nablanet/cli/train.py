@@ -539,6 +539,7 @@ def _register_predict(subparsers) -> None:
 def read_inputs(path: str) -> np.ndarray:
     """Rows of numbers from a .npy (no pickles) or a .csv (an optional header row)."""
     from nablanet.datasets import DatasetError
+    from nablanet.datasets.tables import read_numeric_csv
 
     p = Path(path)
     if not p.is_file():
@@ -549,43 +550,12 @@ def read_inputs(path: str) -> np.ndarray:
         except (ValueError, OSError, EOFError) as e:
             raise DatasetError(f"{path}: not a readable .npy array of numbers ({e})") from None
     elif p.suffix.lower() == ".csv":
-        X = _read_csv_rows(p)
+        X = read_numeric_csv(p)
     else:
         raise ValueError(f"{path}: INPUT must be a .npy or .csv file")
     if X.ndim == 1:
         X = X.reshape(1, -1)
     return X
-
-
-def _read_csv_rows(path: Path) -> np.ndarray:
-    import csv
-
-    from nablanet.datasets import DatasetError
-
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = [(i, r) for i, r in enumerate(csv.reader(f), start=1) if r]
-    if rows and not all(_is_number(c) for c in rows[0][1]):
-        rows.pop(0)
-    if not rows:
-        raise DatasetError(f"{path}: no data rows")
-    width = len(rows[0][1])
-    values = []
-    for line, row in rows:
-        if len(row) != width:
-            raise DatasetError(f"{path}: row {line} has {len(row)} columns; expected {width}")
-        for j, cell in enumerate(row):
-            if not _is_number(cell) or not np.isfinite(float(cell)):
-                raise DatasetError(f"{path}: row {line}, column {j + 1}: {cell!r} is not a finite number")
-        values.append([float(c) for c in row])
-    return np.array(values)
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
 
 
 def cmd_predict(args) -> int:

@@ -12,7 +12,7 @@ import numpy as np
 
 from .base import MAX_BYTES, Dataset, DatasetError, read_capped, scale, train_validation_split
 
-__all__ = ["load_csv", "load_npz"]
+__all__ = ["load_csv", "load_npz", "read_numeric_csv"]
 
 
 def _is_number(cell: str) -> bool:
@@ -21,6 +21,26 @@ def _is_number(cell: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def read_numeric_csv(path: str | os.PathLike) -> np.ndarray:
+    """Rows of finite numbers from a CSV file with an optional header row (no target column)."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        rows = [(i, r) for i, r in enumerate(csv.reader(f), start=1) if r]
+    if rows and not all(_is_number(c) for c in rows[0][1]):
+        rows.pop(0)
+    if not rows:
+        raise DatasetError(f"{path}: no data rows")
+    width = len(rows[0][1])
+    values = []
+    for line, row in rows:
+        if len(row) != width:
+            raise DatasetError(f"{path}: row {line} has {len(row)} columns; expected {width}")
+        for j, cell in enumerate(row):
+            if not _is_number(cell) or not math.isfinite(float(cell)):
+                raise DatasetError(f"{path}: row {line}, column {j + 1}: {cell!r} is not a finite number")
+        values.append([float(c) for c in row])
+    return np.array(values)
 
 
 def load_csv(
