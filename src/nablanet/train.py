@@ -11,6 +11,7 @@ processes between the two.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Sequence
@@ -107,7 +108,7 @@ def train_step(
     # The guard: a non-finite cost stops here; a non-finite δ, gradient or update
     # stops in the optimizer, which checks every Δw before it touches the weights.
     try:
-        if not np.isfinite(cost):
+        if not math.isfinite(cost):
             raise NonFiniteUpdate("the cost is not finite")
         optimizer.step([net.flat()], [ws.nabla])  # the whole network in one update
     except NonFiniteUpdate:
