@@ -102,6 +102,7 @@ def train_step(
     z, a = forward(net, x, ws)
     cost = net.cost.fn(a[-1], y, weight)
     nabla_b, nabla_w = backward(net, z, a, y, weight, ws)
+    # (Data-parallel training sums ws.nabla, one buffer, across processes here.)
     if lmbda_n:  # L2: C = C_0 + (λ/2n) Σ w², so ∂C/∂w gains (λ/n) w
         for nw, W in zip(nabla_w, net.W):
             nw += lmbda_n * W
