@@ -70,7 +70,23 @@ def test_a_non_finite_update_leaves_the_parameters_unchanged(make):
     p, g = params_and_grads()
     before = [x.copy() for x in p]
     g[1][0, 0] = np.inf
-    with np.errstate(invalid="ignore"), pytest.raises(optimizers.NonFiniteUpdate):
-        make().step(p, g)
+    opt = make()
+    opt.step(p, [np.ones_like(x) for x in g])  # one good step, so there is state to keep
+    before = [x.copy() for x in p]
+    state = {k: [a.copy() for a in v] if isinstance(v, list) else v for k, v in opt.state_dict().items()}
+    with np.errstate(invalid="ignore", over="ignore"), pytest.raises(optimizers.NonFiniteUpdate):
+        opt.step(p, g)
     for x, y in zip(p, before):
         np.testing.assert_array_equal(x, y)
+    for k, v in opt.state_dict().items():  # velocities, moments and t as they were
+        if isinstance(v, list):
+            assert all(np.array_equal(a, b) for a, b in zip(v, state[k]))
+        else:
+            assert v == state[k]
+
+
+def test_an_optimizer_used_on_another_network_says_so():
+    opt = optimizers.Momentum(0.1)
+    opt.step([np.zeros(3)], [np.ones(3)])
+    with pytest.raises(ValueError, match="use a new optimizer for another network"):
+        opt.step([np.zeros(4)], [np.ones(4)])

@@ -8,9 +8,10 @@ where ``params`` and ``grads`` are lists of arrays of matching shapes. Computing
 the gradient and applying it are separate steps on purpose: in data-parallel
 training the gradients are summed across processes between the two.
 
-An optimizer only says what its rule is, as ``updates(grads)``: the change Δw of
-each parameter. ``step`` checks that every Δw is finite before it adds them, so
-an update that overflows never reaches the weights (``NonFiniteUpdate``).
+An optimizer only says what its rule is, as ``updates(grads, t)``: the change Δw
+of each parameter at step t, and its state after that step. ``step`` checks that
+every Δw is finite before it keeps the state and adds the Δw, so an update that
+overflows never reaches the weights or the state (``NonFiniteUpdate``).
 
 Any state (velocities, moments, the step count) lives in the optimizer, never in
 the network, and ``state_dict``/``load_state_dict`` expose it for checkpoints.
@@ -39,27 +40,42 @@ class Optimizer:
         self.eta = float(eta)
         self.t = 0  # number of steps taken
 
-    def updates(self, grads: list[np.ndarray]) -> list[np.ndarray]:
-        """The change Δw of each parameter under this rule (it may advance the state)."""
+    def updates(self, grads: list[np.ndarray], t: int) -> tuple[list[np.ndarray], dict]:
+        """Δw for each parameter at step t, and the state after it: {slot: arrays}."""
         raise NotImplementedError
 
     def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
-        """w → w + Δw for every parameter, unless some Δw is not finite."""
-        self.t += 1
-        deltas = self.updates(grads)
+        """w → w + Δw for every parameter, unless some Δw is not finite.
+
+        The new state is kept, and t advanced, only once every Δw is known to be
+        finite: after a NonFiniteUpdate the optimizer is as it was, ready for a
+        smaller η.
+        """
+        deltas, state = self.updates(grads, self.t + 1)
         # ‖Δw‖² is NaN or inf if any entry is; a BLAS dot is 3× faster than a sum. It
         # also overflows for a huge but finite update, so confirm entry by entry then.
         if not np.isfinite(sum(float(np.vdot(d, d)) for d in deltas)) and not all(
             np.isfinite(d).all() for d in deltas
         ):
-            raise NonFiniteUpdate(f"{type(self).__name__} produced a NaN or inf update at step {self.t}")
+            raise NonFiniteUpdate(f"{type(self).__name__} produced a NaN or inf update at step {self.t + 1}")
+        self.t += 1
+        for slot, arrays in state.items():
+            setattr(self, slot, arrays)
         for p, d in zip(params, deltas):
             p += d
 
     def _state(self, slot: str, grads: list[np.ndarray]) -> list[np.ndarray]:
-        if not hasattr(self, slot):
-            setattr(self, slot, [np.zeros_like(g) for g in grads])
-        return getattr(self, slot)
+        """The slot's arrays, zeros before the first step."""
+        arrays = getattr(self, slot, None)
+        if arrays is None:
+            return [np.zeros_like(g) for g in grads]
+        if [a.shape for a in arrays] != [g.shape for g in grads]:
+            raise ValueError(
+                f"this {type(self).__name__} was used with parameters of shapes "
+                f"{[a.shape for a in arrays]}, not {[g.shape for g in grads]}: "
+                "use a new optimizer for another network"
+            )
+        return arrays
 
     def state_dict(self) -> dict:
         """Hyperparameters, step count and per-parameter arrays, for a checkpoint."""
@@ -81,8 +97,8 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def updates(self, grads):
-        return [-self.eta * g for g in grads]
+    def updates(self, grads, t):
+        return [-self.eta * g for g in grads], {}
 
 
 class Momentum(Optimizer):
@@ -97,12 +113,9 @@ class Momentum(Optimizer):
             raise ValueError(f"momentum mu must be in [0, 1), got {mu}")
         self.mu = float(mu)
 
-    def updates(self, grads):
-        velocities = self._state("v", grads)
-        for g, v in zip(grads, velocities):
-            v *= self.mu
-            v -= self.eta * g
-        return velocities
+    def updates(self, grads, t):
+        v = [self.mu * v - self.eta * g for g, v in zip(grads, self._state("v", grads))]
+        return v, {"v": v}
 
 
 class Adam(Optimizer):
@@ -120,20 +133,18 @@ class Adam(Optimizer):
         for label, beta in (("beta1", beta1), ("beta2", beta2)):
             if not 0 <= beta < 1:
                 raise ValueError(f"Adam {label} must be in [0, 1), got {beta}")
+        if not 0 < eps < 1:
+            raise ValueError(f"Adam eps must be in (0, 1), got {eps}")
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
 
-    def updates(self, grads):
+    def updates(self, grads, t):
+        b1, b2 = self.beta1, self.beta2
+        m = [b1 * m + (1 - b1) * g for g, m in zip(grads, self._state("m", grads))]
+        s = [b2 * s + (1 - b2) * g * g for g, s in zip(grads, self._state("s", grads))]
         # Fold both bias corrections into one step size instead of forming m̂ and ŝ.
-        eta_t = self.eta * np.sqrt(1 - self.beta2**self.t) / (1 - self.beta1**self.t)
-        eps_t = self.eps * np.sqrt(1 - self.beta2**self.t)
-        deltas = []
-        for g, m, s in zip(grads, self._state("m", grads), self._state("s", grads)):
-            m *= self.beta1
-            m += (1 - self.beta1) * g
-            s *= self.beta2
-            s += (1 - self.beta2) * g * g
-            deltas.append(-eta_t * m / (np.sqrt(s) + eps_t))
-        return deltas
+        eta_t = self.eta * np.sqrt(1 - b2**t) / (1 - b1**t)
+        eps_t = self.eps * np.sqrt(1 - b2**t)
+        return [-eta_t * m_ / (np.sqrt(s_) + eps_t) for m_, s_ in zip(m, s)], {"m": m, "s": s}
 
 
 _REGISTRY: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Momentum, Adam)}
