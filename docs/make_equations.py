@@ -177,14 +177,14 @@ EQUATIONS = [
         "Momentum",
         "Gradient descent with a velocity",
         "v → μv − η ∇C,   w → w + v",
-        [("nablanet.optimizers:Momentum.updates", "v -= self.eta * g")],
+        [("nablanet.optimizers:Momentum.updates", "self.mu * v - self.eta * g")],
         ["tests/test_optimizers.py::test_momentum_rule_over_two_steps"],
     ),
     Equation(
         "Adam",
         "Adaptive moments (Kingma & Ba, 2015)",
         "m → β₁m + (1 − β₁)∇C,  s → β₂s + (1 − β₂)∇C²,  w → w − η m̂/(√ŝ + ε)",
-        [("nablanet.optimizers:Adam.updates", "m *= self.beta1")],
+        [("nablanet.optimizers:Adam.updates", "b1 * m + (1 - b1) * g")],
         ["tests/test_optimizers.py::test_adam_matches_the_textbook_form"],
     ),
     Equation(

@@ -68,7 +68,6 @@ def test_bad_hyperparameters():
 )
 def test_a_non_finite_update_leaves_the_parameters_unchanged(make):
     p, g = params_and_grads()
-    before = [x.copy() for x in p]
     g[1][0, 0] = np.inf
     opt = make()
     opt.step(p, [np.ones_like(x) for x in g])  # one good step, so there is state to keep
