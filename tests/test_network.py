@@ -109,8 +109,14 @@ def test_bad_inputs_are_clear_errors():
         net.evaluate(X, [0, 1.5, 1, 1, 0])
     with pytest.raises(ValueError, match="NaN or inf"):
         net.evaluate(X, np.full((5, 3), np.inf))
-    with pytest.raises(TypeError, match="numeric"):
+    with pytest.raises(TypeError, match="real numbers"):
         net.predict(np.array([["a"] * 4]))
+    with pytest.raises(TypeError, match="real numbers"):
+        net.predict(np.array([[1 + 5j, 0, 0, 0]]))
+    with pytest.raises(ValueError, match=r"y\[0\] sums to 2: a softmax output needs each target row"):
+        net.evaluate(X, np.tile([1.0, 1.0, 0.0], (5, 1)))
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\] for the cross_entropy cost"):
+        net.evaluate(X, np.tile([-1.0, 2.0, 0.0], (5, 1)))
 
 
 def test_copy_is_deep():

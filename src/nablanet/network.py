@@ -203,8 +203,8 @@ class Network:
             raise ValueError(f"{name} is empty: it has 0 examples")
         if X.shape[1] != self.sizes[0]:
             raise ValueError(f"{name} has {X.shape[1]} features; the network expects {self.sizes[0]}")
-        if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
-            raise TypeError(f"{name} must be numeric, got dtype {X.dtype}")
+        if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool) or np.iscomplexobj(X):
+            raise TypeError(f"{name} must be real numbers, got dtype {X.dtype}")
         X = X.astype(self.dtype, copy=False)
         _check_finite(X, name)
         return X
@@ -217,8 +217,8 @@ class Network:
             y = y.reshape(-1, 1)
         if y.shape[:1] != (m,):
             raise ValueError(f"{name} has {y.shape[0] if y.ndim else 0} examples; X has {m}")
-        if not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
-            raise TypeError(f"{name} must be numeric, got dtype {y.dtype}")
+        if not (np.issubdtype(y.dtype, np.number) or y.dtype == bool) or np.iscomplexobj(y):
+            raise TypeError(f"{name} must be real numbers, got dtype {y.dtype}")
         if y.ndim == 1:
             return self._one_hot(y, name)
         if y.ndim != 2 or y.shape[1] != n_out:
@@ -227,7 +227,25 @@ class Network:
             )
         y = y.astype(self.dtype, copy=False)
         _check_finite(y, name)
+        self._check_probability_targets(y, name)
         return y
+
+    def _check_probability_targets(self, Y: np.ndarray, name: str) -> None:
+        """A cross-entropy cost compares a^L with targets in [0, 1]; softmax, with distributions."""
+        if not self.cost.needs_probabilities:
+            return
+        if (Y < 0).any() or (Y > 1).any():
+            raise ValueError(f"{name} must lie in [0, 1] for the {self.cost.name} cost")
+        if isinstance(self.activations[-1], activations.Softmax):
+            sums = Y.sum(axis=1)
+            bad = np.flatnonzero(np.abs(sums - 1) > 1e-3)
+            if bad.size:
+                i = int(bad[0])
+                raise ValueError(
+                    f"{name}[{i}] sums to {sums[i]:g}: a softmax output needs each target row to sum "
+                    "to 1 (one-hot labels or a distribution); for several labels per example use "
+                    "sigmoid outputs with binary_cross_entropy"
+                )
 
     def _one_hot(self, labels: np.ndarray, name: str) -> np.ndarray:
         n_out = self.sizes[-1]
