@@ -267,3 +267,14 @@ def test_evaluate_preprocesses_as_the_model_was_trained(tmp_path, capsys):
     assert "input_scaling {shift: [64 values], scale: [64 values]}" in out
     code, out, _ = run(capsys, "evaluate", tmp_path / "m.npz", "--json", "--no-standardize")
     assert json.loads(out)["accuracy"] != trained  # [0, 1] inputs to a network trained on z-scores
+
+
+def test_momentum_and_optimizer_flags_agree():
+    from nablanet.cli.train import build_optimizer
+
+    base = {"eta": 0.1, "optimizer": None, "momentum": None}
+    assert build_optimizer({**base, "optimizer": "momentum", "momentum": 0.0}).mu == 0.0
+    assert build_optimizer({**base, "optimizer": "momentum"}).mu == 0.9
+    assert build_optimizer({**base, "momentum": 0.5}).mu == 0.5
+    with pytest.raises(ValueError, match="applies to the momentum optimizer, not --optimizer adam"):
+        build_optimizer({**base, "optimizer": "adam", "momentum": 0.5})

@@ -42,7 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "eta": 0.1,
     "eta_decay": 0.0,
     "lmbda": 0.0,
-    "momentum": 0.0,
+    "momentum": None,
     "optimizer": None,
     "seed": 0,
     "dtype": "float32",
@@ -87,7 +87,7 @@ def _register_train(subparsers) -> None:
     add("--eta", type=positive_float, help=f"learning rate η (default {d['eta']})")
     add("--eta-decay", type=nonnegative_float, help="η_t = η / (1 + decay·t) after t epochs (default 0)")
     add("--lmbda", type=nonnegative_float, help="L2 regularisation λ (default 0)")
-    add("--momentum", type=fraction, help="momentum μ; > 0 selects the momentum optimizer")
+    add("--momentum", type=fraction, help="momentum μ (0.9 with --optimizer momentum); > 0 selects it")
     add("--optimizer", choices=optimizers.names(), help="sgd, momentum or adam (default sgd)")
     add("--seed", type=int, help=f"seed for the weights, the shuffles and the split (default {d['seed']})")
     add("--dtype", choices=["float32", "float64"], help="float precision (default float32)")
@@ -193,11 +193,14 @@ def build_network(settings: dict, n_features: int, n_classes: int):
 def build_optimizer(settings: dict):
     from nablanet import optimizers
 
-    name = settings["optimizer"] or ("momentum" if settings["momentum"] else "sgd")
+    mu = settings["momentum"]
+    name = settings["optimizer"] or ("momentum" if mu else "sgd")
     if settings["eta"] <= 0:
         raise ValueError(f"--eta must be positive, got {settings['eta']}")
     if name == "momentum":
-        return optimizers.Momentum(settings["eta"], settings["momentum"] or 0.9)
+        return optimizers.Momentum(settings["eta"], 0.9 if mu is None else mu)
+    if mu:
+        raise ValueError(f"--momentum {mu} applies to the momentum optimizer, not --optimizer {name}")
     return optimizers.get(name, eta=settings["eta"])
 
 
