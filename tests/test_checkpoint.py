@@ -235,12 +235,18 @@ def test_resume_with_any_bit_generator(tmp_path, bit_generator):
     assert_same(resumed, reference)
 
 
-def _edit_run_state(path, edit):
-    """Rewrite a checkpoint's header.json as a valid zip (the SHA-256 covers weights, not run state)."""
+def _edit_run_state(path, edit, reseal=True):
+    """Rewrite a checkpoint's run state as a valid zip, with a matching SHA-256 (a deliberate
+    edit), so that what is tested is the run state's own validation."""
+    from nablanet.files import payload_digest, read_container
+
+    _, arrays = read_container(path)
     with zipfile.ZipFile(path) as zf:
         members = {n: zf.read(n) for n in zf.namelist()}
     header = json.loads(members["header.json"])
     edit(header["run"])
+    if reseal:
+        header["sha256"] = payload_digest(header, arrays)
     members["header.json"] = json.dumps(header).encode()
     with zipfile.ZipFile(path, "w") as zf:
         for n, b in members.items():
@@ -256,6 +262,8 @@ def _edit_run_state(path, edit):
         lambda r: r["optimizer"].update(name="rmsprop"),
         lambda r: r["optimizer"]["slots"].update(v=3),
         lambda r: r.pop("cost_sum"),
+        lambda r: r["optimizer"]["state"].update(mu=1.0),  # out of range for momentum
+        lambda r: r["optimizer"]["state"].update(updates=1),  # not a hyperparameter
     ],
 )
 def test_a_run_state_that_does_not_rebuild_falls_back_to_previous(tmp_path, edit):
@@ -265,6 +273,15 @@ def test_a_run_state_that_does_not_rebuild_falls_back_to_previous(tmp_path, edit
     with pytest.warns(UserWarning, match="run state is invalid"):
         run = load_run(ckpt, make_net())
     assert run.epoch == 3  # the .prev file: the end of epoch 3 of 4
+
+
+def test_an_edited_run_state_fails_the_sha256(tmp_path):
+    ckpt = tmp_path / "run.npz"
+    nablanet.fit(make_net(), X, Y, optimizer=Momentum(0.2), checkpoint=ckpt, **RUN)
+    _edit_run_state(ckpt, lambda r: r.update(batch_size=3), reseal=False)
+    with pytest.warns(UserWarning, match="SHA-256 of the contents does not match"):
+        run = load_run(ckpt, make_net())
+    assert run.epoch == 3 and run.batch_size == 7
 
 
 def test_checkpoint_before_the_first_step(tmp_path):

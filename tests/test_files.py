@@ -255,3 +255,17 @@ def test_a_loaded_network_trains_and_the_file_is_not_private(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_a_compressed_member_that_unpacks_past_the_cap_is_refused(tmp_path):
+    from nablanet.files import read_container
+
+    net = Network([200, 200, 2], seed=0)
+    path = tmp_path / "m.npz"
+    save(net, path)
+    packed = tmp_path / "packed.npz"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info.filename))
+    with pytest.raises(ModelFileError, match="unpacks to"):
+        read_container(packed, max_bytes=packed.stat().st_size + 1000)

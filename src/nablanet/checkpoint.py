@@ -291,8 +291,13 @@ def load_run(path: str | os.PathLike, net: Network | None = None) -> Run:
 def _optimizer(spec: dict, arrays: dict, params: list[np.ndarray]) -> optimizers.Optimizer:
     """The optimizer by name, with its hyperparameters, step count and per-parameter arrays."""
     state = dict(spec["state"])
-    opt = optimizers.get(spec["name"], eta=state["eta"])
-    if not set(spec["slots"]) <= set(opt._slots) or not all(type(v) in (int, float) for v in state.values()):
+    if not all(type(v) in (int, float) for v in state.values()):
+        raise ValueError(f"the {spec['name']} optimizer's saved state holds values that are not numbers")
+    # Rebuild through the constructor, so that its checks apply to the saved hyperparameters;
+    # only the constructor's own names and the step count t are accepted.
+    hyper = {k: v for k, v in state.items() if k != "t"}
+    opt = optimizers.get(spec["name"], **hyper)
+    if not set(spec["slots"]) <= set(opt._slots):
         raise ValueError(f"the {opt.name} optimizer's saved state does not fit it")
     for slot, n in spec["slots"].items():
         state[slot] = [arrays[f"opt.{slot}.{i}"] for i in range(n)]

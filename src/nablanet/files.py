@@ -141,9 +141,11 @@ def _describe(a: np.ndarray) -> dict:
 
 
 def payload_digest(header: Mapping, arrays: Mapping[str, np.ndarray]) -> str:
-    """SHA-256 over the network description and every array's name, dtype, shape and bytes."""
+    """SHA-256 over the whole header (but the digest itself) and every array's name, dtype,
+    shape and bytes: the weights, the architecture, the history, the hyperparameters and
+    a checkpoint's run state are all covered."""
     h = hashlib.sha256()
-    h.update(json.dumps(header.get("network"), sort_keys=True).encode())
+    h.update(json.dumps({k: v for k, v in header.items() if k != "sha256"}, sort_keys=True).encode())
     for name in sorted(arrays):
         a = np.ascontiguousarray(arrays[name])
         h.update(f"\n{name} {a.dtype.name} {list(a.shape)}\n".encode())
@@ -177,6 +179,11 @@ def _read_container(path: Path, max_bytes: int) -> tuple[dict, dict[str, np.ndar
         raise ModelFileError(f"{path}: {size} bytes is over the {max_bytes}-byte cap")
     with zipfile.ZipFile(path) as zf:
         infos = _members(path, zf)
+        # We write members stored, not compressed: a small file that unpacks to
+        # gigabytes is refused before anything is read.
+        unpacked = sum(info.file_size for info in infos.values())
+        if unpacked > max_bytes:
+            raise ModelFileError(f"{path}: unpacks to {unpacked} bytes, over the {max_bytes}-byte cap")
         if HEADER not in infos:
             raise ModelFileError(f"{path}: not a nablanet file (no {HEADER} inside)")
         header = _parse_header(path, _read_member(zf, infos[HEADER], MAX_HEADER_BYTES, path))

@@ -192,7 +192,9 @@ def fit(
         at the end of every epoch), and on interruption.
     resume : path, optional
         Continue the run saved in this checkpoint: weights, optimizer state, epoch,
-        position within the epoch and RNG state. ``epochs`` may extend it.
+        position within the epoch and RNG state. The run's own optimizer, batch
+        size, λ and shuffles are used (passing ``optimizer`` too is an error);
+        ``epochs`` may extend it.
 
     Returns
     -------
@@ -211,6 +213,9 @@ def fit(
     weight = _check_sample_weight(sample_weight, X.shape[0])
     if resume is not None:
         from .checkpoint import load_run
+
+        if optimizer is not None:
+            raise ValueError("resume continues the checkpoint's own optimizer; do not pass optimizer too")
 
         run = load_run(resume, net)  # restores the weights in place, and everything else
         run.epochs = epochs
