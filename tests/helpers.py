@@ -1,6 +1,8 @@
-"""Shared test helpers: an independent numerical gradient and the relative error."""
+"""Shared test helpers: an independent numerical gradient, the relative error, file mutations."""
 
 from __future__ import annotations
+
+import random
 
 import numpy as np
 
@@ -50,3 +52,24 @@ def random_targets(net, m: int, rng: np.random.Generator) -> np.ndarray:
     if net.cost.name == "binary_cross_entropy":
         return rng.integers(0, 2, (n_out, m)).astype(float)
     return rng.uniform(-1, 1, (n_out, m))
+
+
+def mutations(data: bytes, n: int, seed: int = 0, header_bytes: int | None = 32):
+    """n damaged copies of data: bit flips, truncations, inserted bytes, and overwritten
+    bytes (within the first ``header_bytes``, or anywhere when it is None)."""
+    rng = random.Random(seed)
+    for i in range(n):
+        b = bytearray(data)
+        kind = i % 4
+        if kind == 0:
+            p = rng.randrange(len(b))
+            b[p] ^= 1 << rng.randrange(8)
+        elif kind == 1:
+            b = b[: rng.randrange(len(b))]
+        elif kind == 2:
+            p = rng.randrange(len(b) + 1)
+            b[p:p] = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 4)))
+        else:
+            p = rng.randrange(len(b) if header_bytes is None else min(len(b), header_bytes))
+            b[p] = rng.randrange(256)
+        yield bytes(b)

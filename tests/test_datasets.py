@@ -4,7 +4,6 @@ import gzip
 import hashlib
 import http.server
 import pickle
-import random
 import threading
 from pathlib import Path
 
@@ -22,6 +21,8 @@ from nablanet.datasets import (
     train_validation_split,
 )
 from nablanet.datasets.nielsen import load_pickled_mnist, read_restricted
+
+from .helpers import mutations
 
 IDX_NAMES = (
     "train-images-idx3-ubyte",
@@ -54,26 +55,6 @@ def write_idx_set(folder: Path, n_train=12, n_test=5, gz=True, seed=0) -> dict:
         else:
             (folder / name).write_bytes(data)
     return arrays
-
-
-def mutations(data: bytes, n: int, seed: int = 0):
-    """n damaged copies of data: bit flips, truncations, inserted bytes, overwritten header bytes."""
-    rng = random.Random(seed)
-    for i in range(n):
-        b = bytearray(data)
-        kind = i % 4
-        if kind == 0:
-            p = rng.randrange(len(b))
-            b[p] ^= 1 << rng.randrange(8)
-        elif kind == 1:
-            b = b[: rng.randrange(len(b))]
-        elif kind == 2:
-            p = rng.randrange(len(b) + 1)
-            b[p:p] = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 4)))
-        else:
-            p = rng.randrange(min(len(b), 32))  # the header
-            b[p] = rng.randrange(256)
-        yield bytes(b)
 
 
 @pytest.fixture

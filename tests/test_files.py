@@ -4,7 +4,6 @@ import io
 import json
 import os
 import pickle
-import random
 import zipfile
 
 import numpy as np
@@ -16,30 +15,12 @@ from nablanet.activations import LeakyReLU
 from nablanet.costs import Quadratic
 from nablanet.files import load_model, payload_digest, read_header, read_npz, save
 
+from .helpers import mutations
+
 
 def small_net(**kw):
     kw = {"activation": "tanh", "cost": "cross_entropy", "seed": 1, **kw}
     return Network([4, 5, 3], **kw)
-
-
-def mutations(data: bytes, n: int, seed: int = 0):
-    """n damaged copies of data: bit flips, truncations, inserted bytes, overwritten bytes."""
-    rng = random.Random(seed)
-    for i in range(n):
-        b = bytearray(data)
-        kind = i % 4
-        if kind == 0:
-            p = rng.randrange(len(b))
-            b[p] ^= 1 << rng.randrange(8)
-        elif kind == 1:
-            b = b[: rng.randrange(len(b))]
-        elif kind == 2:
-            p = rng.randrange(len(b) + 1)
-            b[p:p] = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 4)))
-        else:
-            p = rng.randrange(len(b))
-            b[p] = rng.randrange(256)
-        yield bytes(b)
 
 
 def test_round_trip_keeps_weights_architecture_history_and_hyperparameters(tmp_path):
@@ -222,7 +203,7 @@ def test_mutation_loop_raises_only_model_file_error(tmp_path):
     good = (tmp_path / "good.npz").read_bytes()
     path = tmp_path / "m.npz"
     loaded = 0
-    for data in mutations(good, 1200):
+    for data in mutations(good, 1200, header_bytes=None):
         path.write_bytes(data)
         try:
             other = nablanet.load(path)
