@@ -10,6 +10,7 @@ The per-example reference path is counted the same way, to show that the check
 can fail. Nothing here is timed.
 """
 
+import gc
 import sys
 from collections import Counter
 
@@ -42,6 +43,10 @@ def count_calls(fn, *args, **kwargs) -> Counter:
         if event == "c_call":
             counts[event] += 1
 
+    # A garbage collection during the count would run finalizers left over from
+    # other tests, and they would be counted too.
+    gc.collect()
+    gc.disable()
     sys.settrace(trace)
     sys.setprofile(profile)
     try:
@@ -49,6 +54,7 @@ def count_calls(fn, *args, **kwargs) -> Counter:
     finally:
         sys.setprofile(None)
         sys.settrace(None)
+        gc.enable()
     return Counter({k: counts[k] for k in EVENTS})
 
 

@@ -21,7 +21,10 @@ product each, and the 1/m is folded into δ^L once, so every δ^l carries it.
 Speed: the training loop passes a ``Workspace``, arrays allocated once per
 batch size that ``forward`` and ``backward`` write into (``out=``), so a
 mini-batch allocates almost nothing and does little besides its matrix
-products. Without one, every call returns new arrays.
+products. Without one, every call returns new arrays. The products are
+``np.dot``: the same BLAS call as ``@``, with less dispatch (0.4 µs less per
+product, a tenth of a small step); with a Workspace, ``x`` must have the
+network's dtype, as ``np.dot`` writes only into an array of its result's dtype.
 ``backprop_single`` is the teaching path: the seeds' five steps for a single
 example, line by line. ``backprop_reference`` averages it over a batch, and the
 tests prove that it agrees with ``backprop``.
@@ -46,9 +49,10 @@ class Workspace:
 
     ``z[l]``, ``a[l]`` and ``delta[l]`` have shape (n_l, m); ``nabla_b[l]`` and
     ``nabla_w[l]`` are shaped like b^l and W^l. Index 0 (the input layer) is
-    None. The gradients are views into one array, ``nabla``, laid out like
-    ``Network.flat()``: [∂C/∂W^1, ..., ∂C/∂W^L, ∂C/∂b^1, ..., ∂C/∂b^L], so an
-    optimizer (or an all-reduce) takes the whole gradient in one call.
+    None, except ``a[0]``: ``forward`` puts its input batch there. The gradients
+    are views into one array, ``nabla``, laid out like ``Network.flat()``:
+    [∂C/∂W^1, ..., ∂C/∂W^L, ∂C/∂b^1, ..., ∂C/∂b^L], so an optimizer (or an
+    all-reduce) takes the whole gradient in one call.
     """
 
     def __init__(self, net: Network, m: int):
@@ -62,6 +66,7 @@ class Workspace:
         self.nabla_w: list = [None, *views[: len(net.W)]]
         self.nabla_b: list = [None, *views[len(net.W) :]]
         self.ones = np.ones(m, dtype)  # Σ over a batch's columns as a product: δ 1
+        self.inv_m = np.array(1 / m, dtype)  # 1/m, 0-d: a Python float costs a conversion per use
 
 
 def _views(flat: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
@@ -80,14 +85,15 @@ def forward(net: Network, x: np.ndarray, ws: Workspace | None = None) -> tuple[l
     z[0] is None, because the input layer has no weighted input; a[0] = x.
     With a Workspace the z^l and a^l are its arrays, overwritten by the next call.
     """
-    new = [None] * (len(net.W) + 1)  # out=None: each step makes a new array
-    out_z, out_a = (ws.z, ws.a) if ws is not None else (new, new)
-    z: list = [None]
-    a = [x]
+    if ws is None:  # out=None: each step below makes a new array
+        z, a = [None] * (net.L + 1), [None] * (net.L + 1)
+    else:
+        z, a = ws.z, ws.a
+    a[0] = x
     for l, (W, b, act) in enumerate(zip(net.W, net.b, net.activations), start=1):
-        z.append(np.matmul(W, a[l - 1], out=out_z[l]))
+        z[l] = np.dot(W, a[l - 1], out=z[l])
         z[l] += b[:, None]  # (25): z^l = W^l a^{l−1} + b^l, the bias added in place
-        a.append(act.fn(z[l], out=out_a[l]))  # (23): a^l = σ(z^l)
+        a[l] = act.fn(z[l], out=a[l])  # (23): a^l = σ(z^l)
     return z, a
 
 
@@ -111,19 +117,19 @@ def backward(
     m = y.shape[1]
     if ws is None:  # out=None: every product below makes a new array
         delta, nabla_b, nabla_w = [None] * (L + 1), [None] * (L + 1), [None] * (L + 1)
-        ones = np.ones(m, a[L].dtype)
+        ones, inv_m = np.ones(m, a[L].dtype), 1 / m
     else:
-        delta, nabla_b, nabla_w, ones = ws.delta, ws.nabla_b, ws.nabla_w, ws.ones
+        delta, nabla_b, nabla_w, ones, inv_m = ws.delta, ws.nabla_b, ws.nabla_w, ws.ones, ws.inv_m
 
     # C = (1/m) Σ_x w_x C_x: scaling δ^L's columns by w_x/m once carries the mean
     # (and the sample weights) through BP2, so BP3 and BP4 are bare products.
-    scale = 1 / m if weight is None else weight / m
+    scale = inv_m if weight is None else weight / m
     delta[L] = np.multiply(net.cost.delta(z[L], a[L], y, act[L]), scale, out=delta[L])  # BP1
     for l in range(L, 0, -1):
-        nabla_b[l] = np.matmul(delta[l], ones, out=nabla_b[l])  # BP3
-        nabla_w[l] = np.matmul(delta[l], a[l - 1].T, out=nabla_w[l])  # BP4
+        nabla_b[l] = np.dot(delta[l], ones, out=nabla_b[l])  # BP3
+        nabla_w[l] = np.dot(delta[l], a[l - 1].T, out=nabla_w[l])  # BP4
         if l > 1:  # no δ is needed for the input layer
-            g = np.matmul(W[l].T, delta[l], out=delta[l - 1])
+            g = np.dot(W[l].T, delta[l], out=delta[l - 1])
             delta[l - 1] = act[l - 1].backward(z[l - 1], a[l - 1], g, out=g)  # BP2
     return nabla_b[1:], nabla_w[1:]
 

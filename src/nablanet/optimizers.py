@@ -19,6 +19,8 @@ the network, and ``state_dict``/``load_state_dict`` expose it for checkpoints.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = ["Optimizer", "SGD", "Momentum", "Adam", "NonFiniteUpdate", "get", "names"]
@@ -54,7 +56,7 @@ class Optimizer:
         deltas, state = self.updates(grads, self.t + 1)
         # ‖Δw‖² is NaN or inf if any entry is; a BLAS dot is 3× faster than a sum. It
         # also overflows for a huge but finite update, so confirm entry by entry then.
-        if not np.isfinite(sum(float(np.vdot(d, d)) for d in deltas)) and not all(
+        if not math.isfinite(sum(float(np.vdot(d, d)) for d in deltas)) and not all(
             np.isfinite(d).all() for d in deltas
         ):
             raise NonFiniteUpdate(f"{type(self).__name__} produced a NaN or inf update at step {self.t + 1}")

@@ -97,7 +97,10 @@ def train_step(
     """One mini-batch (columns = examples): gradient, then update. Returns the batch cost.
 
     ``ws``, a ``Workspace`` for this batch size, lets the step reuse its arrays.
+    ``x`` must have the network's dtype (``fit`` converts it once, up front).
     """
+    if x.dtype != net.dtype:
+        raise TypeError(f"x has dtype {x.dtype}; this network computes in {net.dtype}")
     ws = ws if ws is not None else Workspace(net, x.shape[1])
     z, a = forward(net, x, ws)
     cost = net.cost.fn(a[-1], y, weight)
