@@ -15,6 +15,30 @@ def test_sgd_rule():
     np.testing.assert_allclose(p[1], [[1.0]])
 
 
+@pytest.mark.parametrize(
+    "make", [lambda: optimizers.SGD(0.5), lambda: optimizers.Momentum(0.5), optimizers.Adam]
+)
+def test_overwrite_grads_changes_only_the_grads(make):
+    # The training loop lets the optimizer write Δw over its gradient buffer; the
+    # parameters and the state must come out exactly as without.
+    p1, g1 = params_and_grads()
+    p2, g2 = params_and_grads()
+    a, b = make(), make()
+    for _ in range(3):
+        a.step(p1, [g.copy() for g in g1])
+        b.step(p2, [g.copy() for g in g2], overwrite_grads=True)
+    for x, y in zip(p1, p2):
+        np.testing.assert_array_equal(x, y)
+    assert a.state_dict().keys() == b.state_dict().keys()
+    _, g = params_and_grads()
+    grads = [x.copy() for x in g]
+    optimizers.SGD(0.5).step(params_and_grads()[0], grads, overwrite_grads=True)
+    np.testing.assert_array_equal(grads[0], -0.5 * g[0])  # now Δw, as documented
+    kept = [x.copy() for x in g]
+    optimizers.SGD(0.5).step(params_and_grads()[0], kept)
+    np.testing.assert_array_equal(kept[0], g[0])  # the default leaves them alone
+
+
 def test_momentum_rule_over_two_steps():
     p, g = params_and_grads()
     opt = optimizers.Momentum(0.5, mu=0.9)

@@ -13,6 +13,12 @@ of each parameter at step t, and its state after that step. ``step`` checks that
 every Δw is finite before it keeps the state and adds the Δw, so an update that
 overflows never reaches the weights or the state (``NonFiniteUpdate``).
 
+A caller that has no further use for the gradient (the training loop, whose
+gradient lives in a buffer it refills every step) passes ``overwrite_grads=True``,
+and SGD then writes Δw over the gradient instead of into a new array: one array
+less for the update to stream through the caches, 40 % of its time on a network
+of 1.9 M parameters.
+
 Any state (velocities, moments, the step count) lives in the optimizer, never in
 the network, and ``state_dict``/``load_state_dict`` expose it for checkpoints.
 """
@@ -42,18 +48,28 @@ class Optimizer:
         self.eta = float(eta)
         self.t = 0  # number of steps taken
 
-    def updates(self, grads: list[np.ndarray], t: int) -> tuple[list[np.ndarray], dict]:
-        """Δw for each parameter at step t, and the state after it: {slot: arrays}."""
+    def updates(
+        self, grads: list[np.ndarray], t: int, out: list[np.ndarray] | None = None
+    ) -> tuple[list[np.ndarray], dict]:
+        """Δw for each parameter at step t, and the state after it: {slot: arrays}.
+
+        ``out``, if given, are arrays shaped like ``grads`` that the Δw may be
+        written into (an optimizer whose state is its Δw, like momentum's v,
+        makes its own).
+        """
         raise NotImplementedError
 
-    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+    def step(
+        self, params: list[np.ndarray], grads: list[np.ndarray], *, overwrite_grads: bool = False
+    ) -> None:
         """w → w + Δw for every parameter, unless some Δw is not finite.
 
         The new state is kept, and t advanced, only once every Δw is known to be
         finite: after a NonFiniteUpdate the optimizer is as it was, ready for a
-        smaller η.
+        smaller η. With ``overwrite_grads`` the grads' arrays may be used for Δw,
+        so they hold no gradient afterwards.
         """
-        deltas, state = self.updates(grads, self.t + 1)
+        deltas, state = self.updates(grads, self.t + 1, grads if overwrite_grads else None)
         # ‖Δw‖² is NaN or inf if any entry is; a BLAS dot is 3× faster than a sum. It
         # also overflows for a huge but finite update, so confirm entry by entry then.
         if not math.isfinite(sum(float(np.vdot(d, d)) for d in deltas)) and not all(
@@ -99,8 +115,10 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def updates(self, grads, t):
-        return [-self.eta * g for g in grads], {}
+    def updates(self, grads, t, out=None):
+        if out is None:
+            return [-self.eta * g for g in grads], {}
+        return [np.multiply(g, -self.eta, out=o) for g, o in zip(grads, out)], {}
 
 
 class Momentum(Optimizer):
@@ -115,7 +133,7 @@ class Momentum(Optimizer):
             raise ValueError(f"momentum mu must be in [0, 1), got {mu}")
         self.mu = float(mu)
 
-    def updates(self, grads, t):
+    def updates(self, grads, t, out=None):
         v = [self.mu * v - self.eta * g for g, v in zip(grads, self._state("v", grads))]
         return v, {"v": v}
 
@@ -139,7 +157,7 @@ class Adam(Optimizer):
             raise ValueError(f"Adam eps must be in (0, 1), got {eps}")
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
 
-    def updates(self, grads, t):
+    def updates(self, grads, t, out=None):
         b1, b2 = self.beta1, self.beta2
         m = [b1 * m + (1 - b1) * g for g, m in zip(grads, self._state("m", grads))]
         s = [b2 * s + (1 - b2) * g * g for g, s in zip(grads, self._state("s", grads))]

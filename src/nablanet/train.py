@@ -104,20 +104,30 @@ def train_step(
     ws = ws if ws is not None else Workspace(net, x.shape[1])
     z, a = forward(net, x, ws)
     cost = net.cost.fn(a[-1], y, weight)
-    nabla_b, nabla_w = backward(net, z, a, y, weight, ws)
+    nabla_b, nabla_w = _gradient(net, z, a, y, lmbda_n, weight, ws)
     # (Data-parallel training sums ws.nabla, one buffer, across processes here.)
-    if lmbda_n:  # L2: C = C_0 + (λ/2n) Σ w², so ∂C/∂w gains (λ/n) w
-        for nw, W in zip(nabla_w, net.W):
-            nw += lmbda_n * W
     # The guard: a non-finite cost stops here; a non-finite δ, gradient or update
     # stops in the optimizer, which checks every Δw before it touches the weights.
     try:
         if not math.isfinite(cost):
             raise NonFiniteUpdate("the cost is not finite")
-        optimizer.step([net.flat()], [ws.nabla])  # the whole network in one update
+        # The whole network in one update; ws.nabla is refilled next step, so the
+        # optimizer may write Δw over it.
+        optimizer.step([net.flat()], [ws.nabla], overwrite_grads=True)
     except NonFiniteUpdate:
+        # The weights are unchanged, but the gradient may have been overwritten: compute it again.
+        nabla_b, nabla_w = _gradient(net, z, a, y, lmbda_n, weight, ws)
         raise DivergenceError(_diagnose(z, a, cost, nabla_b, nabla_w)) from None
     return cost
+
+
+def _gradient(net: Network, z: list, a: list, y: np.ndarray, lmbda_n: float, weight, ws: Workspace):
+    """∂C/∂b^l and ∂C/∂W^l into the Workspace: backprop, plus the L2 term."""
+    nabla_b, nabla_w = backward(net, z, a, y, weight, ws)
+    if lmbda_n:  # L2: C = C_0 + (λ/2n) Σ w², so ∂C/∂w gains (λ/n) w
+        for nw, W in zip(nabla_w, net.W):
+            nw += lmbda_n * W
+    return nabla_b, nabla_w
 
 
 def _diagnose(z: list, a: list, cost: float, nabla_b: list, nabla_w: list) -> str:
