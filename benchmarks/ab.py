@@ -1,0 +1,89 @@
+"""What a change bought: one training step's time at a git revision against the working tree.
+
+Run:  python benchmarks/ab.py A [--ref HEAD] [--rounds 4] [--threads 1]     (A, B or C)
+
+Exports ``src/`` at ``--ref`` into a temporary directory, then alternates fresh
+processes, one importing that copy and one importing the working tree's, each
+timing ``train_step`` on one batch of configuration A, B or C: the minimum over
+15 repeats of many calls. Rounds alternate so that a slow spell of a shared
+machine hits both sides; the minimum filters out the interruptions. Prints both
+sides' medians and minima over the rounds, and new/old of the minima.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Timed in the child: the side's nablanet is first on sys.path.
+CHILD = """
+import sys, timeit
+import numpy as np
+import nablanet as nn
+from nablanet.backprop import Workspace
+from nablanet.train import train_step
+
+sizes, act, out, cost, m, eta, init, number = {config!r}
+rng = np.random.default_rng(0)
+net = nn.Network(sizes, act, out, cost, init=init, seed=0)
+x = rng.random((m, sizes[0]), dtype=np.float32)
+y = np.eye(sizes[-1], dtype=np.float32)[rng.integers(0, sizes[-1], m)]
+opt, ws = nn.SGD(eta * 1e-3), Workspace(net, m)  # a small η keeps the weights near their start
+step = lambda: train_step(net, opt, x.T, y.T, 0.0, None, ws)
+print(min(timeit.repeat(step, number=number, repeat=15)) / number * 1e6)
+"""
+
+CONFIGS = {  # sizes, hidden, output, cost, batch, η, init, calls per repeat
+    "A": ([784, 30, 10], "sigmoid", "sigmoid", "quadratic", 10, 3.0, "standard", 2000),
+    "B": ([784, 100, 10], "relu", "softmax", "cross_entropy", 128, 0.1, "he", 200),
+    "C": ([784, 1024, 1024, 10], "relu", "softmax", "cross_entropy", 256, 0.05, "he", 10),
+}
+
+
+def export(ref: str, into: Path) -> Path:
+    """``src/`` as it was at ``ref``, unpacked under ``into``."""
+    archive = into / "src.tar"
+    with open(archive, "wb") as f:
+        subprocess.run(["git", "archive", ref, "src"], cwd=ROOT, stdout=f, check=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(into, filter="data")
+    return into / "src"
+
+
+def time_step(src: Path, config: str, threads: int) -> float:
+    env = {**os.environ, "PYTHONPATH": str(src), "OPENBLAS_NUM_THREADS": str(threads)}
+    code = CHILD.format(config=CONFIGS[config])
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return float(out.stdout)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("config", choices=sorted(CONFIGS))
+    p.add_argument("--ref", default="HEAD", help="the git revision to compare with (default HEAD)")
+    p.add_argument("--rounds", type=int, default=4)
+    p.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1: steadier)")
+    args = p.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        old_src = export(args.ref, Path(tmp))
+        old, new = [], []
+        for _ in range(args.rounds):
+            old.append(time_step(old_src, args.config, args.threads))
+            new.append(time_step(ROOT / "src", args.config, args.threads))
+    print(
+        f"{args.config}: train_step µs at {args.ref}: median {statistics.median(old):.2f}, min {min(old):.2f}"
+        f" | working tree: median {statistics.median(new):.2f}, min {min(new):.2f}"
+        f" | new/old {min(new) / min(old):.3f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
