@@ -201,3 +201,18 @@ def test_divergence_stops_in_the_same_batch_and_keeps_finite_weights():
         with np.errstate(over="ignore", invalid="ignore"):
             net.fit(X * 1e3, y, epochs=50, batch_size=8, eta=1e6)
     assert all(np.isfinite(p).all() for p in net.params)
+
+
+def test_train_step_refuses_an_input_of_another_dtype_before_anything_changes():
+    # np.dot writes only into an array of its result's dtype, so the workspace path
+    # needs x in the network's dtype; fit converts once, a direct caller is told.
+    from nablanet.train import train_step
+
+    net = nn.Network([3, 4, 2], seed=0)  # float32
+    before = net.flat().copy()
+    x, y = np.ones((3, 5)), np.full((2, 5), 0.5)  # float64
+    with pytest.raises(TypeError, match="x has dtype float64; this network computes in float32"):
+        train_step(net, nn.SGD(0.1), x, y, 0.0)
+    np.testing.assert_array_equal(net.flat(), before)
+    cost = train_step(net, nn.SGD(0.1), x.astype(np.float32), y.astype(np.float32), 0.0)
+    assert np.isfinite(cost) and not np.array_equal(net.flat(), before)
