@@ -126,6 +126,52 @@ def test_partial_fit_continues_the_run_like_fit(digits):
         part.partial_fit(X_train[:3], np.array([1, 2, 11]))
 
 
+@pytest.mark.parametrize(
+    "solver,change,read",
+    [
+        ("momentum", dict(momentum=0.5), lambda opt: opt.mu),
+        ("adam", dict(beta_1=0.5), lambda opt: opt.beta1),
+        ("adam", dict(epsilon=1e-4), lambda opt: opt.eps),
+        ("sgd", dict(learning_rate=0.05), lambda opt: opt.eta),
+    ],
+)
+def test_warm_start_takes_changed_hyperparameters_and_keeps_the_state(digits, solver, change, read):
+    # scikit-learn's convention: set_params between warm-started fits takes effect.
+    X_train, _, y_train, _ = digits
+    est = NablaClassifier(hidden_layer_sizes=(8,), solver=solver, max_iter=1, warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X_train, y_train)
+        t, state = (
+            est._optimizer.t,
+            {k: [a.copy() for a in getattr(est._optimizer, k)] for k in est._optimizer._slots},
+        )
+        est.set_params(**change)
+        # One more epoch from the state the first fit left, with the new value.
+        seen = {}
+        original = est._optimizer.__class__.step
+
+        def spy(opt, params, grads, **kw):
+            if not seen:
+                seen.update(
+                    value=read(opt), t=opt.t, state={k: [a.copy() for a in getattr(opt, k)] for k in state}
+                )
+            return original(opt, params, grads, **kw)
+
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(est._optimizer.__class__, "step", spy)
+            est.fit(X_train, y_train)
+    assert seen["value"] == next(iter(change.values()))
+    assert seen["t"] == t
+    for k in state:
+        for a, b in zip(seen["state"][k], state[k]):
+            assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="momentum"):  # checked again, not ignored
+        NablaClassifier(solver="momentum", max_iter=1, warm_start=True).fit(X_train, y_train).set_params(
+            momentum=1.5
+        ).fit(X_train, y_train)
+
+
 def test_warm_start_continues_and_cold_start_restarts(digits):
     X_train, _, y_train, _ = digits
     params = dict(hidden_layer_sizes=(16,), n_iter_no_change=100, random_state=2)

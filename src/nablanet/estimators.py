@@ -190,12 +190,18 @@ class _BaseNabla(BaseEstimator):
         if fresh:
             net = self._new_network(X.shape[1], Y, seed_net)
             optimizer, rng = self._make_optimizer(), np.random.default_rng(seed_shuffle)
-        else:  # an estimator read by load() has no optimizer state yet: it starts one
+        else:
             net = self.network_
-            optimizer = getattr(self, "_optimizer", None) or self._make_optimizer()
+            # The current hyperparameters (set_params may have changed them, and they
+            # are checked again), with the run's state: step count, velocities, moments.
+            # An estimator read by load() has no optimizer state yet: it starts one.
+            previous, optimizer = getattr(self, "_optimizer", None), self._make_optimizer()
             rng = getattr(self, "_rng", None) or np.random.default_rng(seed_shuffle)
-            self._check_same_architecture(net, optimizer, Y)
-            optimizer.eta = float(self.learning_rate)
+            self._check_same_architecture(net, previous or optimizer, Y)
+            if previous is not None:
+                optimizer.t = previous.t
+                for slot in optimizer._slots:
+                    setattr(optimizer, slot, getattr(previous, slot, None))
 
         n = X.shape[0]
         m = min(self._batch_size(n), n)
@@ -505,6 +511,7 @@ class NablaClassifier(ClassifierMixin, _BaseNabla):
     validation_fraction : float, default=0.1
     warm_start : bool, default=False
         Continue from the previous fit: same network, optimizer state and random stream.
+        Learning rate, momentum and Adam's β₁, β₂, ε changed by ``set_params`` take effect.
     init : str or callable, default="glorot"
         ``nablanet.initializers``: "glorot" (as MLPClassifier), "he", "scaled" or "standard".
     random_state : int, RandomState or None
