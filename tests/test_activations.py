@@ -70,3 +70,40 @@ def test_unknown_activation_lists_the_choices():
         activations.get(3)
     with pytest.raises(ValueError, match="alpha"):
         activations.LeakyReLU(1.5)
+
+
+def test_user_activations_train_whatever_they_do_with_out():
+    # One written without out=, one that takes out= but returns a new float64 array:
+    # both must train a float32 network (the loop's products need its own buffers).
+    import nablanet as nn
+
+    class Softplus(activations.Activation):
+        name = "softplus"
+
+        def fn(self, z):
+            return np.logaddexp(0, z)
+
+        def prime(self, z, a):
+            return 1 / (1 + np.exp(-z))
+
+    class Leaky(activations.Activation):
+        name = "leaky_float64"
+
+        def fn(self, z, out=None):
+            return np.where(z > 0, z, 0.1 * z).astype(np.float64)  # ignores out
+
+        def backward(self, z, a, g, out=None):
+            return g * np.where(z > 0, 1.0, 0.1)  # float64, ignores out
+
+        def prime(self, z, a):
+            return np.where(z > 0, 1.0, 0.1)
+
+    rng = np.random.default_rng(0)
+    X, y = rng.random((40, 3), dtype=np.float32), rng.integers(0, 2, 40)
+    for act in (Softplus(), Leaky()):
+        net = nn.Network([3, 5, 2], activation=act, seed=0)
+        h = nn.fit(net, X, y, epochs=2, batch_size=8, eta=0.5, seed=0)
+        assert np.isfinite(h.cost).all() and net.W[0].dtype == np.float32
+        z = rng.standard_normal((5, 4)).astype(np.float32)
+        out = np.empty_like(z)
+        assert act.fn(z, out=out) is out and act.backward(z, out, z, out=np.empty_like(z)).dtype == np.float32

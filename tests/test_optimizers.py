@@ -113,3 +113,25 @@ def test_an_optimizer_used_on_another_network_says_so():
     opt.step([np.zeros(3)], [np.ones(3)])
     with pytest.raises(ValueError, match="use a new optimizer for another network"):
         opt.step([np.zeros(4)], [np.ones(4)])
+
+
+def test_an_optimizer_written_as_updates_grads_t_still_trains():
+    # The documented interface is updates(grads, t); the training loop also offers
+    # out= (SGD writes Δw there), which such an optimizer simply does not take.
+    import nablanet as nn
+
+    class SignSGD(optimizers.Optimizer):
+        name = "sign_sgd"
+
+        def updates(self, grads, t):
+            return [-self.eta * np.sign(g) for g in grads], {}
+
+    p, g = params_and_grads()
+    SignSGD(0.5).step(p, g, overwrite_grads=True)
+    np.testing.assert_allclose(p[0], [0.5, -2.5])
+    rng = np.random.default_rng(0)
+    net = nn.Network([3, 4, 2], seed=0)
+    h = nn.fit(
+        net, rng.random((20, 3)), rng.integers(0, 2, 20), epochs=2, batch_size=5, optimizer=SignSGD(0.01)
+    )
+    assert len(h.cost) == 2 and np.isfinite(h.cost).all()

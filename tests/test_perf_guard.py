@@ -46,6 +46,7 @@ def count_calls(fn, *args, **kwargs) -> Counter:
     # A garbage collection during the count would run finalizers left over from
     # other tests, and they would be counted too.
     gc.collect()
+    was_enabled = gc.isenabled()
     gc.disable()
     sys.settrace(trace)
     sys.setprofile(profile)
@@ -54,7 +55,8 @@ def count_calls(fn, *args, **kwargs) -> Counter:
     finally:
         sys.setprofile(None)
         sys.settrace(None)
-        gc.enable()
+        if was_enabled:
+            gc.enable()
     return Counter({k: counts[k] for k in EVENTS})
 
 

@@ -10,8 +10,10 @@ with its Jacobian-vector product and has no ``prime``.
 
 ``fn`` and ``backward`` take an optional ``out=`` array, as NumPy's ufuncs do:
 the training loop passes preallocated buffers so that a mini-batch allocates
-nothing (``out`` may be ``z`` or ``g`` itself). A subclass written without
-``out`` still works: ``Activation.__init_subclass__`` adds it.
+nothing (``out`` may be ``z`` or ``g`` itself). A subclass written elsewhere
+needn't care: ``Activation.__init_subclass__`` adds ``out`` where it is missing
+and copies the result into ``out`` where the method returned another array (the
+training loop's products need their own buffers, of the network's dtype).
 
 Arrays are in the book's orientation: one column per example.
 """
@@ -56,8 +58,11 @@ class Activation:
         super().__init_subclass__(**kwargs)
         for method in ("fn", "backward"):
             f = cls.__dict__.get(method)
-            if f is not None and "out" not in inspect.signature(f).parameters:
-                setattr(cls, method, _accepting_out(f))
+            if f is None:
+                continue
+            takes_out = "out" in inspect.signature(f).parameters
+            if not takes_out or cls.__module__ != __name__:  # this module's own keep their contract
+                setattr(cls, method, _into_out(f, takes_out))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -90,10 +95,10 @@ class Sigmoid(Activation):
         return a * (1 - a)
 
     def backward(self, z, a, g, out=None):
-        # g ⊙ σ' with σ' = a(1 − a) from the stored a, as g⊙a − (g⊙a)⊙a: three
-        # passes and no scalar operand.
+        # σ' = a(1 − a) from the stored a: three passes instead of prime's four.
+        # (1 − a is exact for a ≥ ½, where a − a² would cancel.)
         out = np.multiply(g, a, out=out)
-        out -= out * a
+        out *= np.subtract(constant(1.0, a), a)
         return out
 
 
@@ -207,18 +212,18 @@ def constant(value: float, like):
     return c
 
 
-def _accepting_out(f):
-    """Wrap a subclass's ``fn(z)`` or ``backward(z, a, g)`` so that it takes ``out=``."""
+def _into_out(f, takes_out: bool):
+    """Wrap a subclass's ``fn`` or ``backward`` so that a result always lands in ``out=``."""
 
     @functools.wraps(f)
-    def with_out(self, *args, out=None):
-        result = f(self, *args)
-        if out is None:
+    def into_out(self, *args, out=None):
+        result = f(self, *args, out=out) if takes_out else f(self, *args)
+        if out is None or result is out:
             return result
-        np.copyto(out, result)
+        np.copyto(out, result)  # casts to out's dtype, as a ufunc with out= would
         return out
 
-    return with_out
+    return into_out
 
 
 _REGISTRY: dict[str, type[Activation]] = {

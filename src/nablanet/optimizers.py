@@ -25,6 +25,8 @@ the network, and ``state_dict``/``load_state_dict`` expose it for checkpoints.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 
 import numpy as np
@@ -58,6 +60,12 @@ class Optimizer:
         makes its own).
         """
         raise NotImplementedError
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        f = cls.__dict__.get("updates")
+        if f is not None and "out" not in inspect.signature(f).parameters:
+            cls.updates = _ignoring_out(f)  # an optimizer written as updates(grads, t)
 
     def step(
         self, params: list[np.ndarray], grads: list[np.ndarray], *, overwrite_grads: bool = False
@@ -165,6 +173,16 @@ class Adam(Optimizer):
         eta_t = self.eta * np.sqrt(1 - b2**t) / (1 - b1**t)
         eps_t = self.eps * np.sqrt(1 - b2**t)
         return [-eta_t * m_ / (np.sqrt(s_) + eps_t) for m_, s_ in zip(m, s)], {"m": m, "s": s}
+
+
+def _ignoring_out(f):
+    """Wrap a subclass's ``updates(grads, t)`` so that it accepts (and ignores) ``out``."""
+
+    @functools.wraps(f)
+    def updates(self, grads, t, out=None):
+        return f(self, grads, t)
+
+    return updates
 
 
 _REGISTRY: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Momentum, Adam)}
