@@ -1,6 +1,7 @@
-"""The floor for configuration A in NumPy: one training step with nothing but NumPy calls.
+"""The floor in NumPy: a training step with nothing but NumPy calls, against nablanet's.
 
-Run:  python benchmarks/numpy_floor.py        (one BLAS thread is steadiest: OPENBLAS_NUM_THREADS=1)
+Run:  python benchmarks/numpy_floor.py A     (one BLAS thread is steadiest: OPENBLAS_NUM_THREADS=1)
+      python benchmarks/numpy_floor.py B     (an epoch of B, 2 threads as in the benchmark)
 
 A step of [784, 30, 10], sigmoid, quadratic cost, batch 10, written out flat: every
 operation one NumPy call into a preallocated array, scalar operands as 0-d arrays,
@@ -9,10 +10,19 @@ implementation of the batched algorithm must spend per step, and nablanet's
 ``train_step`` is compared with it on the same batch. Prints the minimum over 15
 repeats of 2,000 calls, in µs, for each part, for the products alone, and for
 ``train_step``.
+
+B ([784, 100, 10], ReLU, softmax + cross-entropy, batch 128) is timed over whole
+epochs of 60,000 random examples, because its cost is in fetching each shuffled
+batch and running the products on operands fresh from memory: the same loop
+written as bare NumPy calls (gather, products, bias, ReLU, softmax, cost, BP1–BP4,
+update with its check), nablanet's ``fit``, and the products alone on operands
+already in cache; medians and minima over 5 interleaved epochs, µs per step.
 """
 
 from __future__ import annotations
 
+import sys
+import time
 import timeit
 
 import numpy as np
@@ -97,7 +107,7 @@ def products():
     np.dot(d1, x, out=nW1)
 
 
-def main() -> None:
+def main_a() -> None:
     opt, ws = nn.SGD(3e-3), Workspace(net, m)
     timed = {
         "forward": forward,
@@ -113,5 +123,77 @@ def main() -> None:
         print(f"{name:20s} {us:6.2f} µs")
 
 
+def main_b() -> None:
+    n, m = 60000, 128
+    X = rng.random((n, 784), dtype=f32)
+    labels = rng.integers(0, 10, n)
+    Y = np.eye(10, dtype=f32)[labels]
+    netb = nn.Network([784, 100, 10], "relu", "softmax", "cross_entropy", init="he", seed=0)
+    flat = netb.flat().copy()
+    W1, W2 = flat[:78400].reshape(100, 784), flat[78400:79400].reshape(10, 100)
+    b1, b2 = flat[79400:79500], flat[79500:]
+    nabla = np.empty_like(flat)
+    nW1, nW2 = nabla[:78400].reshape(100, 784), nabla[78400:79400].reshape(10, 100)
+    nb1, nb2 = nabla[79400:79500], nabla[79500:]
+    x, y = np.empty((m, 784), f32), np.empty((m, 10), f32)
+    z1, a1, d1 = (np.empty((100, m), f32) for _ in range(3))
+    z2, a2, d2 = (np.empty((10, m), f32) for _ in range(3))
+    ones, inv_m, minus_eta, tiny = (
+        np.ones(m, f32),
+        np.array(1 / m, f32),
+        np.array(-0.1, f32),
+        np.array(1e-7, f32),
+    )
+
+    def bare_epoch():
+        order = rng.permutation(n)
+        for k in range(n // m):
+            idx = order[k * m : (k + 1) * m]
+            X.take(idx, axis=0, out=x, mode="clip")
+            Y.take(idx, axis=0, out=y, mode="clip")
+            np.dot(W1, x.T, out=z1)
+            np.add(z1, b1[:, None], out=z1)
+            np.maximum(z1, 0, out=a1)
+            np.dot(W2, a1, out=z2)
+            np.add(z2, b2[:, None], out=z2)
+            np.subtract(z2, z2.max(axis=0, keepdims=True), out=a2)
+            np.exp(a2, out=a2)
+            np.divide(a2, a2.sum(axis=0, keepdims=True), out=a2)
+            float(np.vdot(y.T, np.log(np.maximum(a2, tiny))))  # the batch's cost
+            np.subtract(a2, y.T, out=d2)  # BP1, softmax + cross-entropy
+            np.multiply(d2, inv_m, out=d2)
+            np.dot(d2, ones, out=nb2)
+            np.dot(d2, a1.T, out=nW2)
+            np.dot(W2.T, d2, out=d1)
+            np.multiply(d1, z1 > 0, out=d1)
+            np.dot(d1, ones, out=nb1)
+            np.dot(d1, x, out=nW1)
+            np.multiply(nabla, minus_eta, out=nabla)
+            if not np.isfinite(float(np.vdot(nabla, nabla))):
+                raise FloatingPointError
+            np.add(flat, nabla, out=flat)
+
+    def products_alone():
+        for _ in range(n // m):
+            np.dot(W1, x.T, out=z1)
+            np.dot(W2, a1, out=z2)
+            np.dot(d2, a1.T, out=nW2)
+            np.dot(W2.T, d2, out=d1)
+            np.dot(d1, x, out=nW1)
+
+    def nablanet_fit():
+        nn.fit(netb, X, labels, epochs=1, batch_size=m, eta=0.1, seed=1)
+
+    timed = {"flat epoch": bare_epoch, "nablanet fit": nablanet_fit, "products alone (hot)": products_alone}
+    us: dict[str, list[float]] = {name: [] for name in timed}
+    for _ in range(5):
+        for name, f in timed.items():
+            start = time.perf_counter()
+            f()
+            us[name].append((time.perf_counter() - start) / (n // m) * 1e6)
+    for name, v in us.items():
+        print(f"{name:22s} median {np.median(v):6.1f}  min {min(v):6.1f} µs per step")
+
+
 if __name__ == "__main__":
-    main()
+    {"A": main_a, "B": main_b}[sys.argv[1] if len(sys.argv) > 1 else "A"]()
