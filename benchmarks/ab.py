@@ -21,6 +21,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from nablanet.bench import CONFIGS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Timed in the child: the side's nablanet is first on sys.path.
@@ -31,7 +33,7 @@ import nablanet as nn
 from nablanet.backprop import Workspace
 from nablanet.train import train_step
 
-sizes, act, out, cost, m, eta, init, number = {config!r}
+sizes, act, out, cost, m, eta, init, number = {setting!r}
 rng = np.random.default_rng(0)
 net = nn.Network(sizes, act, out, cost, init=init, seed=0)
 x = rng.random((m, sizes[0]), dtype=np.float32)
@@ -41,11 +43,7 @@ step = lambda: train_step(net, opt, x.T, y.T, 0.0, None, ws)
 print(min(timeit.repeat(step, number=number, repeat=15)) / number * 1e6)
 """
 
-CONFIGS = {  # sizes, hidden, output, cost, batch, η, init, calls per repeat
-    "A": ([784, 30, 10], "sigmoid", "sigmoid", "quadratic", 10, 3.0, "standard", 2000),
-    "B": ([784, 100, 10], "relu", "softmax", "cross_entropy", 128, 0.1, "he", 200),
-    "C": ([784, 1024, 1024, 10], "relu", "softmax", "cross_entropy", 256, 0.05, "he", 10),
-}
+CALLS = {"A": 2000, "B": 200, "C": 10}  # train_step calls per repeat: about 0.1 s each
 
 
 def export(ref: str, into: Path) -> Path:
@@ -60,7 +58,9 @@ def export(ref: str, into: Path) -> Path:
 
 def time_step(src: Path, config: str, threads: int) -> float:
     env = {**os.environ, "PYTHONPATH": str(src), "OPENBLAS_NUM_THREADS": str(threads)}
-    code = CHILD.format(config=CONFIGS[config])
+    c = CONFIGS[config]  # the benchmark's own configurations
+    setting = (list(c.sizes), c.activation, c.output, c.cost, c.batch, c.eta, c.init, CALLS[config])
+    code = CHILD.format(setting=setting)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     return float(out.stdout)
 
