@@ -119,6 +119,27 @@ def test_bad_inputs_are_clear_errors():
         net.evaluate(X, np.tile([-1.0, 2.0, 0.0], (5, 1)))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_inputs_with_nan_or_inf_are_refused_whatever_their_layout(dtype, layout, bad):
+    net = nn.Network([6, 3, 2], dtype=dtype, seed=0)
+    X = np.random.default_rng(0).random((40, 12), dtype=dtype)
+    X[17, 4] = bad
+    views = {"C": (X[:, :6].copy(), 4), "F": (np.asfortranarray(X[:, :6]), 4), "strided": (X[:, ::2], 2)}
+    X, col = views[layout]
+    with pytest.raises(ValueError, match=rf"X contains NaN or inf \(first at index \[17, {col}\]\)"):
+        net.predict(X)
+
+
+def test_huge_but_finite_inputs_are_accepted():
+    # ‖X‖² overflows float32 here, so the fast check cannot decide; the exact one must.
+    net = nn.Network([3, 2], seed=0)
+    X = np.full((4, 3), 3e37, np.float32)
+    assert net.check_inputs(X) is X
+    assert net.check_inputs(np.asfortranarray(X)).shape == (4, 3)
+
+
 def test_copy_is_deep():
     net = nn.Network([2, 2], seed=0)
     twin = net.copy()
