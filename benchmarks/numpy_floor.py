@@ -13,10 +13,11 @@ repeats of 2,000 calls, in µs, for each part, for the products alone, and for
 
 B ([784, 100, 10], ReLU, softmax + cross-entropy, batch 128) is timed over whole
 epochs of 60,000 random examples, because its cost is in fetching each shuffled
-batch and running the products on operands fresh from memory: the same loop
-written as bare NumPy calls (gather, products, bias, ReLU, softmax, cost, BP1–BP4,
-update with its check), nablanet's ``fit``, and the products alone on operands
-already in cache; medians and minima over 5 interleaved epochs, µs per step.
+batch and running the products on operands fresh from memory: the benchmark's
+plain NumPy loop (``nablanet.bench_floor.FlatLoop``: gather, products, bias, ReLU,
+softmax, cost, BP1–BP4, update with its check), nablanet's ``fit``, and the
+products alone on operands already in cache; medians and minima over 5
+interleaved epochs, µs per step.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 
 import nablanet as nn
 from nablanet.backprop import Workspace
+from nablanet.bench_floor import FlatLoop
 from nablanet.train import train_step
 
 m, f32 = 10, np.float32
@@ -129,62 +131,27 @@ def main_b() -> None:
     labels = rng.integers(0, 10, n)
     Y = np.eye(10, dtype=f32)[labels]
     netb = nn.Network([784, 100, 10], "relu", "softmax", "cross_entropy", init="he", seed=0)
-    flat = netb.flat().copy()
-    W1, W2 = flat[:78400].reshape(100, 784), flat[78400:79400].reshape(10, 100)
-    b1, b2 = flat[79400:79500], flat[79500:]
-    nabla = np.empty_like(flat)
-    nW1, nW2 = nabla[:78400].reshape(100, 784), nabla[78400:79400].reshape(10, 100)
-    nb1, nb2 = nabla[79400:79500], nabla[79500:]
-    x, y = np.empty((m, 784), f32), np.empty((m, 10), f32)
-    z1, a1, d1 = (np.empty((100, m), f32) for _ in range(3))
-    z2, a2, d2 = (np.empty((10, m), f32) for _ in range(3))
-    ones, inv_m, minus_eta, tiny = (
-        np.ones(m, f32),
-        np.array(1 / m, f32),
-        np.array(-0.1, f32),
-        np.array(1e-7, f32),
-    )
-
-    def bare_epoch():
-        order = rng.permutation(n)
-        for k in range(n // m):
-            idx = order[k * m : (k + 1) * m]
-            X.take(idx, axis=0, out=x, mode="clip")
-            Y.take(idx, axis=0, out=y, mode="clip")
-            np.dot(W1, x.T, out=z1)
-            np.add(z1, b1[:, None], out=z1)
-            np.maximum(z1, 0, out=a1)
-            np.dot(W2, a1, out=z2)
-            np.add(z2, b2[:, None], out=z2)
-            np.subtract(z2, z2.max(axis=0, keepdims=True), out=a2)
-            np.exp(a2, out=a2)
-            np.divide(a2, a2.sum(axis=0, keepdims=True), out=a2)
-            float(np.vdot(y.T, np.log(np.maximum(a2, tiny))))  # the batch's cost
-            np.subtract(a2, y.T, out=d2)  # BP1, softmax + cross-entropy
-            np.multiply(d2, inv_m, out=d2)
-            np.dot(d2, ones, out=nb2)
-            np.dot(d2, a1.T, out=nW2)
-            np.dot(W2.T, d2, out=d1)
-            np.multiply(d1, z1 > 0, out=d1)
-            np.dot(d1, ones, out=nb1)
-            np.dot(d1, x, out=nW1)
-            np.multiply(nabla, minus_eta, out=nabla)
-            if not np.isfinite(float(np.vdot(nabla, nabla))):
-                raise FloatingPointError
-            np.add(flat, nabla, out=flat)
+    loop = FlatLoop(netb, eta=0.1)  # the benchmark's plain NumPy loop, on its own copy of the weights
+    x, _, z, a, delta, *_ = loop.buffers(m)
+    W, nabla_W = loop.W, loop.nabla_W
+    a[0] = x.T
 
     def products_alone():
         for _ in range(n // m):
-            np.dot(W1, x.T, out=z1)
-            np.dot(W2, a1, out=z2)
-            np.dot(d2, a1.T, out=nW2)
-            np.dot(W2.T, d2, out=d1)
-            np.dot(d1, x, out=nW1)
+            np.dot(W[1], a[0], out=z[1])
+            np.dot(W[2], a[1], out=z[2])
+            np.dot(delta[2], a[1].T, out=nabla_W[2])
+            np.dot(W[2].T, delta[2], out=delta[1])
+            np.dot(delta[1], x, out=nabla_W[1])
 
     def nablanet_fit():
         nn.fit(netb, X, labels, epochs=1, batch_size=m, eta=0.1, seed=1)
 
-    timed = {"flat epoch": bare_epoch, "nablanet fit": nablanet_fit, "products alone (hot)": products_alone}
+    timed = {
+        "flat epoch": lambda: loop.epoch(X, Y, m, rng),
+        "nablanet fit": nablanet_fit,
+        "products alone (hot)": products_alone,
+    }
     us: dict[str, list[float]] = {name: [] for name in timed}
     for _ in range(5):
         for name, f in timed.items():

@@ -127,7 +127,7 @@ def bench_args(tmp_path, *argv):
 def test_bench_summary_computes_ratios_and_checks_targets(tmp_path):
     from nablanet import bench
 
-    args = bench_args(tmp_path, "--configs", "A,C", "--peers", "nablanet,torch", "--examples", "1000")
+    args = bench_args(tmp_path, "--configs", "A,C", "--peers", "nablanet,torch,numpy", "--examples", "1000")
     jobs, skipped = bench.plan(args)
     labels = {j.label for j in jobs}
     assert {"A/nablanet", "A/gemm", "C/fwdbwd", "C/memory"} <= labels | {f"C/{p}" for p in skipped}
@@ -136,6 +136,7 @@ def test_bench_summary_computes_ratios_and_checks_targets(tmp_path):
     for seconds in (1.0, 2.0, 3.0):  # medians: nablanet 2 s, torch 10 s, one step of products 5 ms
         raw["A/nablanet"].append({**run, "seconds": seconds})
         raw["A/torch"] = raw.get("A/torch", []) + [{**run, "seconds": 5 * seconds}]
+        raw["A/numpy"].append({**run, "seconds": seconds / 2})
         raw["A/gemm"].append({"step_seconds": seconds * 2.5e-3})
         raw["C/fwdbwd"].append({"forward_s": 1.0, "forward_backward_s": 2.5 + seconds / 10})
         raw["C/memory"].append({**run, "examples": 60_000, "seconds": seconds})
@@ -145,6 +146,8 @@ def test_bench_summary_computes_ratios_and_checks_targets(tmp_path):
     assert a["nablanet"] == 500 and a["torch"] == 100 and a["gemm_bound"] == 10 / 5e-3
     targets = {(t["config"], t["what"]): t for t in summary["targets"]}
     assert targets[("A", "torch")]["value"] == 5 and not targets[("A", "torch")]["met"]  # goal 8×
+    assert targets[("A", "torch")]["numpy"] == 10  # the plain NumPy loop, 2× nablanet here
+    assert targets[("C", "fwdbwd")]["numpy"] is None
     assert targets[("C", "fwdbwd")]["value"] == pytest.approx(2.7) and targets[("C", "fwdbwd")]["met"]
     memory = targets[("C", "memory")]
     budget = 188 * bench.MB + 10 * 4 * bench.CONFIGS["C"].n_params + 200 * bench.MB
@@ -166,13 +169,69 @@ def test_bench_runs_end_to_end_on_a_tiny_problem(tmp_path):
     from nablanet import bench
 
     args = bench_args(
-        tmp_path, "--configs", "A", "--peers", "nablanet,reference", "--examples", "200",
+        tmp_path, "--configs", "A", "--peers", "nablanet,reference,numpy", "--examples", "200",
         "--repeats", "1", "--data", "random",
     )  # fmt: skip
     report, md_path = bench.run_and_write(args, log=lambda s: None)
     saved = json.loads(md_path.with_suffix(".json").read_text())
     row = saved["summary"]["configs"]["A"]
     assert row["nablanet"] > 0 and row["reference"] > 0 and row["gemm_bound"] > 0, saved["raw"]
+    assert row["numpy"] > 0 and saved["raw"]["A/numpy"][0]["cost"] > 0, saved["raw"]
+    ref = next(t for t in saved["summary"]["targets"] if t["what"] == "reference")
+    assert ref["numpy"] == pytest.approx(row["numpy"] / row["reference"])
     assert saved["machine"]["versions"]["numpy"] == np.__version__
     text = md_path.read_text()
     assert "| A |" in text and "nablanet / per-example ref." in text
+
+
+# -- the plain NumPy loop the benchmark measures nablanet against (nablanet.bench_floor) ------
+
+FLOOR_NETS = [
+    ([12, 7, 4], "sigmoid", "sigmoid", "quadratic"),  # A's kind
+    ([12, 9, 4], "relu", "softmax", "cross_entropy"),  # B's kind
+    ([12, 9, 8, 4], "relu", "softmax", "cross_entropy"),  # C's kind
+    ([12, 6, 5, 4], "sigmoid", "softmax", "cross_entropy"),
+    ([12, 4], "sigmoid", "sigmoid", "quadratic"),  # no hidden layer
+]
+
+
+@pytest.mark.parametrize("sizes, hidden, output, cost", FLOOR_NETS)
+def test_flat_loop_step_moves_the_weights_as_train_step_does(sizes, hidden, output, cost):
+    from nablanet.bench_floor import FlatLoop
+    from nablanet.train import train_step
+
+    net = nn.Network(sizes, hidden, output, cost, init="he", dtype=np.float64, seed=0)
+    rng = np.random.default_rng(1)
+    x, y = rng.random((6, sizes[0])), np.eye(sizes[-1])[rng.integers(0, sizes[-1], 6)]
+    loop = FlatLoop(net, eta=0.7)
+    xb, yb = loop.buffers(6)[:2]
+    xb[:], yb[:] = x, y
+    cost_flat = loop.step(xb, yb, 6)
+    cost_nablanet = train_step(net, nn.SGD(0.7), x.T, y.T, 0.0)
+    assert cost_flat == pytest.approx(cost_nablanet, rel=1e-12)
+    np.testing.assert_allclose(loop.flat, net.flat(), rtol=1e-12, atol=1e-15)
+    assert not np.array_equal(loop.flat, nn.Network(sizes, hidden, output, cost, init="he",
+                                                    dtype=np.float64, seed=0).flat())  # fmt: skip
+
+
+def test_flat_loop_epoch_matches_fit_with_a_partial_last_batch():
+    from nablanet.bench_floor import FlatLoop
+
+    sizes = [10, 8, 3]
+    net = nn.Network(sizes, "relu", "softmax", "cross_entropy", init="he", dtype=np.float64, seed=2)
+    rng = np.random.default_rng(3)
+    X, labels = rng.random((45, 10)), rng.integers(0, 3, 45)  # batches of 8: five, then one of 5
+    loop = FlatLoop(net, eta=0.3)
+    mean_cost = loop.epoch(X, np.eye(3)[labels], 8, np.random.default_rng(4))
+    history = nn.fit(net, X, labels, epochs=1, batch_size=8, eta=0.3, seed=4)
+    assert mean_cost == pytest.approx(history.cost[0], rel=1e-12)
+    np.testing.assert_allclose(loop.flat, net.flat(), rtol=1e-12, atol=1e-15)
+
+
+def test_flat_loop_refuses_what_it_does_not_implement():
+    from nablanet.bench_floor import FlatLoop
+
+    with pytest.raises(ValueError, match="sigmoid or relu hidden layers"):
+        FlatLoop(nn.Network([4, 3, 2], "tanh", "sigmoid", "quadratic"), eta=1.0)
+    with pytest.raises(ValueError, match="softmax \\+ cross_entropy"):
+        FlatLoop(nn.Network([4, 3, 2], "relu", "softmax", "quadratic"), eta=1.0)

@@ -1,0 +1,146 @@
+"""A plain NumPy training loop: the benchmark's measure of what NumPy itself allows.
+
+``FlatLoop`` runs the same mini-batch SGD as ``fit``: a shuffle per epoch, the
+batch gathered into the same rows, the same products, BP1–BP4, the update with
+its check that Δw is finite. It is written as bare NumPy calls into arrays made
+once, with no activation, cost or optimizer objects, no input checks and no
+callbacks: what it spends per step is the floor of any NumPy implementation of
+the batched algorithm. The benchmark runs it beside nablanet (the ``numpy``
+peer), so every report shows how far each target lies from that floor, and how
+much of nablanet's time its own structure costs.
+
+It covers what the benchmark's configurations need: sigmoid or ReLU hidden
+layers, and a sigmoid output with the quadratic cost or a softmax output with
+cross-entropy. A test checks that one of its steps moves the weights exactly as
+``train_step`` does.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+__all__ = ["FlatLoop", "time_flat_loop"]
+
+
+class FlatLoop:
+    """Mini-batch SGD on a copy of ``net``'s parameters, in ``Network.flat()``'s layout."""
+
+    def __init__(self, net, eta: float):
+        kinds = (net.activations[0].name, net.activations[-1].name, net.cost.name)
+        hidden = {a.name for a in net.activations[:-1]}
+        if len(hidden) > 1 or not hidden <= {"sigmoid", "relu"}:
+            raise ValueError(f"FlatLoop runs sigmoid or relu hidden layers, not {sorted(hidden)}")
+        if kinds[1:] not in (("sigmoid", "quadratic"), ("softmax", "cross_entropy")):
+            raise ValueError(f"FlatLoop runs sigmoid + quadratic or softmax + cross_entropy, not {kinds[1:]}")
+        self.L, self.dtype = net.L, net.dtype
+        self.hidden, self.output = kinds[0] if net.L > 1 else None, kinds[1]
+        self.flat = net.flat().copy()
+        self.nabla = np.empty_like(self.flat)
+        shapes = [W.shape for W in net.W] + [b.shape for b in net.b]
+        params, grads, offset = [], [], 0
+        for shape in shapes:
+            size = math.prod(shape)
+            params.append(self.flat[offset : offset + size].reshape(shape))
+            grads.append(self.nabla[offset : offset + size].reshape(shape))
+            offset += size
+        L = self.L
+        self.W, self.nabla_W = [None, *params[:L]], [None, *grads[:L]]
+        self.b = [None, *(b[:, None] for b in params[L:])]  # columns, to broadcast over the batch
+        self.nabla_b = [None, *grads[L:]]
+        self.sizes = net.sizes
+        c = {v: np.array(v, self.dtype) for v in (0.0, 0.5, 1.0, -eta, np.finfo(self.dtype).eps)}
+        self.ZERO, self.HALF, self.ONE, self.MINUS_ETA, self.EPS = c.values()
+        self._buffers: dict[int, tuple] = {}
+
+    def buffers(self, m: int) -> tuple:
+        """Per batch size: rows for x and y; z, a, δ and a scratch array per layer; 1 and 1/m."""
+        if m not in self._buffers:
+            n, f = self.sizes, self.dtype
+
+            def per_layer():
+                return [None, *(np.empty((n_l, m), f) for n_l in n[1:])]
+
+            x, y = np.empty((m, n[0]), f), np.empty((m, n[-1]), f)
+            z, a, delta, scratch = per_layer(), per_layer(), per_layer(), per_layer()
+            self._buffers[m] = (x, y, z, a, delta, scratch, np.ones(m, f), np.array(1 / m, f))
+        return self._buffers[m]
+
+    def step(self, x: np.ndarray, y: np.ndarray, m: int) -> float:
+        """One step on the batch in rows ``x`` (m, n_0) and ``y`` (m, n_L); returns its cost."""
+        _, _, z, a, delta, t, ones, inv_m = self.buffers(m)
+        W, b, L, HALF, ONE = self.W, self.b, self.L, self.HALF, self.ONE
+        a[0] = x.T
+        for l in range(1, L + 1):
+            np.dot(W[l], a[l - 1], out=z[l])
+            np.add(z[l], b[l], out=z[l])
+            kind = self.output if l == L else self.hidden
+            if kind == "relu":
+                np.maximum(z[l], self.ZERO, out=a[l])
+            elif kind == "sigmoid":  # ½(1 + tanh(z/2)), four passes in place
+                np.multiply(z[l], HALF, out=a[l])
+                np.tanh(a[l], out=a[l])
+                np.multiply(a[l], HALF, out=a[l])
+                np.add(a[l], HALF, out=a[l])
+            else:  # softmax over each column
+                np.subtract(z[l], z[l].max(axis=0, keepdims=True), out=a[l])
+                np.exp(a[l], out=a[l])
+                np.divide(a[l], a[l].sum(axis=0, keepdims=True), out=a[l])
+        yT, d = y.T, delta[L]
+        np.subtract(a[L], yT, out=d)
+        if self.output == "sigmoid":  # quadratic cost: δ^L = (a − y) ⊙ a(1 − a) / m
+            cost = 0.5 * float(np.vdot(d, d)) / m
+            np.multiply(d, a[L], out=d)
+            np.subtract(ONE, a[L], out=t[L])
+            np.multiply(t[L], inv_m, out=t[L])
+            np.multiply(d, t[L], out=d)
+        else:  # cross-entropy after softmax: δ^L = (a − y) / m
+            np.maximum(a[L], self.EPS, out=t[L])
+            np.log(t[L], out=t[L])
+            cost = -float(np.vdot(yT, t[L])) / m
+            np.multiply(d, inv_m, out=d)
+        for l in range(L, 0, -1):
+            np.dot(delta[l], ones, out=self.nabla_b[l])
+            np.dot(delta[l], a[l - 1].T, out=self.nabla_W[l])
+            if l > 1:
+                g = np.dot(W[l].T, delta[l], out=delta[l - 1])
+                if self.hidden == "relu":
+                    np.multiply(g, z[l - 1] > 0, out=g)
+                else:
+                    np.multiply(g, a[l - 1], out=g)
+                    np.subtract(ONE, a[l - 1], out=t[l - 1])
+                    np.multiply(g, t[l - 1], out=g)
+        np.multiply(self.nabla, self.MINUS_ETA, out=self.nabla)
+        if not math.isfinite(float(np.vdot(self.nabla, self.nabla))):
+            raise FloatingPointError("the update is not finite")
+        np.add(self.flat, self.nabla, out=self.flat)
+        return cost
+
+    def epoch(self, X: np.ndarray, Y: np.ndarray, m: int, rng: np.random.Generator) -> float:
+        """One epoch over rows X (n, n_0) and one-hot Y (n, n_L); returns the mean batch cost."""
+        n, total = len(X), 0.0
+        order = rng.permutation(n)
+        for k in range(0, n, m):
+            idx = order[k : k + m]
+            x, y = self.buffers(len(idx))[:2]
+            X.take(idx, axis=0, out=x, mode="clip")
+            Y.take(idx, axis=0, out=y, mode="clip")
+            total += self.step(x, y, len(idx)) * len(idx)
+        return total / n
+
+
+def time_flat_loop(cfg, X: np.ndarray, y: np.ndarray, seed: int) -> tuple[float, float]:
+    """Seconds for one epoch of ``FlatLoop`` after a warm-up, and the epoch's mean cost."""
+    from .network import Network
+
+    net = Network(cfg.sizes, cfg.activation, cfg.output, cfg.cost, cfg.init, seed=seed)
+    loop, rng = FlatLoop(net, cfg.eta), np.random.default_rng(seed + 1)
+    X = np.ascontiguousarray(X, dtype=net.dtype)
+    warm = min(len(X), 20 * cfg.batch)
+    loop.epoch(X[:warm], np.eye(cfg.sizes[-1], dtype=net.dtype)[y[:warm]], cfg.batch, rng)
+    start = time.perf_counter()
+    Y = np.eye(cfg.sizes[-1], dtype=net.dtype)[y]  # one-hot, as fit builds it
+    cost = loop.epoch(X, Y, cfg.batch, rng)
+    return time.perf_counter() - start, cost
