@@ -147,6 +147,8 @@ def test_bench_summary_computes_ratios_and_checks_targets(tmp_path):
     targets = {(t["config"], t["what"]): t for t in summary["targets"]}
     assert targets[("A", "torch")]["value"] == 5 and not targets[("A", "torch")]["met"]  # goal 8×
     assert targets[("A", "torch")]["numpy"] == 10  # the plain NumPy loop, 2× nablanet here
+    assert targets[("A", "torch")]["per_repetition"] == pytest.approx([5, 5, 5])  # each repetition's own
+    assert targets[("C", "fwdbwd")]["per_repetition"] == pytest.approx([2.6, 2.7, 2.8])
     assert targets[("C", "fwdbwd")]["numpy"] is None
     assert targets[("C", "fwdbwd")]["value"] == pytest.approx(2.7) and targets[("C", "fwdbwd")]["met"]
     memory = targets[("C", "memory")]
