@@ -44,3 +44,13 @@ def test_get_names_aliases_and_errors():
     with pytest.raises(ValueError, match="unknown cost 'hinge'"):
         costs.get("hinge")
     assert costs.Quadratic(half=False) != costs.Quadratic()
+
+
+def test_cross_entropy_value_of_a_perfect_fit_is_plus_zero_and_shapes_still_broadcast():
+    cost = costs.CategoricalCrossEntropy()
+    a = np.eye(3)
+    assert str(cost.fn(a, a)) == "0.0"  # not −0.0
+    # A target column broadcast over the batch still means what the product means.
+    a = np.full((3, 4), 0.25)
+    y = np.full((3, 1), 1 / 3)
+    assert cost.fn(a, y) == pytest.approx(-np.sum(y * np.log(a)) / 4)

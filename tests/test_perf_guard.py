@@ -237,3 +237,24 @@ def test_flat_loop_refuses_what_it_does_not_implement():
         FlatLoop(nn.Network([4, 3, 2], "tanh", "sigmoid", "quadratic"), eta=1.0)
     with pytest.raises(ValueError, match="softmax \\+ cross_entropy"):
         FlatLoop(nn.Network([4, 3, 2], "relu", "softmax", "quadratic"), eta=1.0)
+    with pytest.raises(ValueError, match="with its ½"):
+        FlatLoop(nn.Network([4, 3, 2], "relu", "sigmoid", nn.costs.Quadratic(half=False)), eta=1.0)
+    for eta in (0.0, -1.0, -2.0, float("nan")):
+        with pytest.raises(ValueError, match="eta must be a positive number"):
+            FlatLoop(nn.Network([4, 3, 2], "relu", "softmax", "cross_entropy"), eta=eta)
+
+
+def test_flat_loop_takes_a_huge_but_finite_update_as_sgd_does():
+    # ‖Δw‖² overflows float32 here while every Δw is finite: both must take the step.
+    from nablanet.bench_floor import FlatLoop
+    from nablanet.train import train_step
+
+    net = nn.Network([3, 2], "sigmoid", "sigmoid", "quadratic", seed=0)
+    loop = FlatLoop(net, eta=1e25)
+    x, y = loop.buffers(4)[:2]
+    x[:] = np.random.default_rng(0).random((4, 3))
+    y[:] = np.eye(2)[[0, 1, 0, 1]]
+    loop.step(x, y, 4)
+    train_step(net, nn.SGD(1e25), x.T, y.T, 0.0)
+    assert np.isfinite(loop.flat).all()
+    np.testing.assert_allclose(loop.flat, net.flat(), rtol=1e-5)

@@ -8,9 +8,10 @@ the same settings on the same data, for one epoch after a warm-up, with:
   algorithm: one backprop per example, then the update);
 - ``sklearn``: ``MLPClassifier(solver="sgd", momentum=0, alpha=0)``, ``partial_fit``;
 - ``torch``: an equivalent ``nn.Sequential`` with ``optim.SGD``, on the CPU;
-- ``numpy``: the same SGD as bare NumPy calls (``bench_floor.FlatLoop``): the
-  floor any NumPy implementation pays, so that the report shows for each target
-  what NumPy itself reaches in the same run, and what nablanet's structure costs.
+- ``numpy``: the same SGD as bare NumPy calls (``bench_floor.FlatLoop``): what
+  NumPy reaches without nablanet's structure, so that the report shows for each
+  target whether NumPy itself reached it in the same run, and what nablanet's
+  structure costs.
 
 It also times the **GEMM bound**: the matrix products alone that one training
 step needs (3 per layer but the first, which needs no δ^0), with the same
@@ -751,7 +752,7 @@ def markdown(report: dict) -> str:
         "The GEMM bound is the time of the products one step needs (z^l = W^l a^{l−1}, BP4 for every layer, "
         "BP2 for all but the first) alone, same shapes, dtype and layouts, outputs preallocated.",
         "The plain NumPy loop (`nablanet.bench_floor`) is the same SGD as bare NumPy calls into arrays made "
-        "once, without nablanet's objects and input checks: the floor of a NumPy implementation. Its column "
+        "once, without nablanet's objects and input checks: what NumPy reaches on its own. Its column "
         "under Targets is the same ratio for it; where it misses a goal too, the goal was beyond NumPy in "
         "this run.",
     ]
