@@ -25,6 +25,8 @@ import time
 
 import numpy as np
 
+from .backprop import _views
+
 __all__ = ["FlatLoop", "time_flat_loop"]
 
 
@@ -47,12 +49,7 @@ class FlatLoop:
         self.flat = net.flat().copy()
         self.nabla = np.empty_like(self.flat)
         shapes = [W.shape for W in net.W] + [b.shape for b in net.b]
-        params, grads, offset = [], [], 0
-        for shape in shapes:
-            size = math.prod(shape)
-            params.append(self.flat[offset : offset + size].reshape(shape))
-            grads.append(self.nabla[offset : offset + size].reshape(shape))
-            offset += size
+        params, grads = _views(self.flat, shapes), _views(self.nabla, shapes)
         L = self.L
         self.W, self.nabla_W = [None, *params[:L]], [None, *grads[:L]]
         self.b = [None, *(b[:, None] for b in params[L:])]  # columns, to broadcast over the batch
