@@ -35,21 +35,22 @@ def main(name: str) -> None:
     rng = np.random.default_rng(0)
     net = nn.Network(sizes, act, out, cost, seed=0)
     X = rng.random((60000, 784), dtype=np.float32)
-    Y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 60000)]
+    labels = rng.integers(0, 10, 60000)
+    YT = np.ascontiguousarray(np.eye(10, dtype=np.float32)[:, labels])  # target columns, as fit keeps them
     opt, ws = nn.SGD(eta), Workspace(net, m)
-    x, y = np.empty((m, 784), np.float32), np.empty((m, 10), np.float32)
+    x, y = np.empty((m, 784), np.float32), np.empty((10, m), np.float32)
     idx = rng.permutation(60000)[:m]
 
     def gather():
         X.take(idx, axis=0, out=x, mode="clip")
-        Y.take(idx, axis=0, out=y, mode="clip")
+        YT.take(idx, axis=1, out=y, mode="clip")
 
     parts = {"gather": mean_us(gather), "forward": mean_us(lambda: forward(net, x.T, ws))}
     z, a = forward(net, x.T, ws)
-    parts["cost"] = mean_us(lambda: net.cost.fn(a[-1], y.T))
-    parts["backward"] = mean_us(lambda: backward(net, z, a, y.T, None, ws))
+    parts["cost"] = mean_us(lambda: net.cost.fn(a[-1], y))
+    parts["backward"] = mean_us(lambda: backward(net, z, a, y, None, ws))
     parts["update"] = mean_us(lambda: opt.step([net.flat()], [ws.nabla]))
-    step = mean_us(lambda: train_step(net, opt, x.T, y.T, 0.0, None, ws))
+    step = mean_us(lambda: train_step(net, opt, x.T, y, 0.0, None, ws))
     rounded = {k: round(v, 1) for k, v in parts.items()}
     print(name, rounded, f"sum {sum(parts.values()):.1f}", f"step {step:.1f}")
 

@@ -207,7 +207,7 @@ def test_flat_loop_step_moves_the_weights_as_train_step_does(sizes, hidden, outp
     x, y = rng.random((6, sizes[0])), np.eye(sizes[-1])[rng.integers(0, sizes[-1], 6)]
     loop = FlatLoop(net, eta=0.7)
     xb, yb = loop.buffers(6)[:2]
-    xb[:], yb[:] = x, y
+    xb[:], yb[:] = x, y.T  # rows of x, columns of y
     cost_flat = loop.step(xb, yb, 6)
     cost_nablanet = train_step(net, nn.SGD(0.7), x.T, y.T, 0.0)
     assert cost_flat == pytest.approx(cost_nablanet, rel=1e-12)
@@ -224,7 +224,7 @@ def test_flat_loop_epoch_matches_fit_with_a_partial_last_batch():
     rng = np.random.default_rng(3)
     X, labels = rng.random((45, 10)), rng.integers(0, 3, 45)  # batches of 8: five, then one of 5
     loop = FlatLoop(net, eta=0.3)
-    mean_cost = loop.epoch(X, np.eye(3)[labels], 8, np.random.default_rng(4))
+    mean_cost = loop.epoch(X, np.eye(3)[:, labels], 8, np.random.default_rng(4))
     history = nn.fit(net, X, labels, epochs=1, batch_size=8, eta=0.3, seed=4)
     assert mean_cost == pytest.approx(history.cost[0], rel=1e-12)
     np.testing.assert_allclose(loop.flat, net.flat(), rtol=1e-12, atol=1e-15)
@@ -253,8 +253,27 @@ def test_flat_loop_takes_a_huge_but_finite_update_as_sgd_does():
     loop = FlatLoop(net, eta=1e25)
     x, y = loop.buffers(4)[:2]
     x[:] = np.random.default_rng(0).random((4, 3))
-    y[:] = np.eye(2)[[0, 1, 0, 1]]
+    y[:] = np.eye(2)[:, [0, 1, 0, 1]]
     loop.step(x, y, 4)
-    train_step(net, nn.SGD(1e25), x.T, y.T, 0.0)
+    train_step(net, nn.SGD(1e25), x.T, y, 0.0)
     assert np.isfinite(loop.flat).all()
     np.testing.assert_allclose(loop.flat, net.flat(), rtol=1e-5)
+
+
+def test_fit_hands_train_step_targets_in_the_layout_of_its_outputs(monkeypatch):
+    # a^L is C-ordered (n_L, m); NumPy runs a − y on two arrays of one layout in its fast
+    # loop and on a C array and a transposed view in its general one (3× slower on A).
+    import nablanet.train as train_module
+
+    seen = []
+    real = train_module.train_step
+
+    def spy(net, optimizer, x, y, *args):
+        seen.append((y.shape, y.flags.c_contiguous))
+        return real(net, optimizer, x, y, *args)
+
+    monkeypatch.setattr(train_module, "train_step", spy)
+    rng = np.random.default_rng(0)
+    net = nn.Network([5, 4, 3], "relu", "softmax", "cross_entropy", seed=0)
+    nn.fit(net, rng.random((23, 5)), rng.integers(0, 3, 23), epochs=1, batch_size=10, seed=0)
+    assert seen == [((3, 10), True), ((3, 10), True), ((3, 3), True)]

@@ -60,20 +60,20 @@ class FlatLoop:
         self._buffers: dict[int, tuple] = {}
 
     def buffers(self, m: int) -> tuple:
-        """Per batch size: rows for x and y; z, a, δ and a scratch array per layer; 1 and 1/m."""
+        """Per batch size: rows x, target columns y; z, a, δ and a scratch array per layer; 1 and 1/m."""
         if m not in self._buffers:
             n, f = self.sizes, self.dtype
 
             def per_layer():
                 return [None, *(np.empty((n_l, m), f) for n_l in n[1:])]
 
-            x, y = np.empty((m, n[0]), f), np.empty((m, n[-1]), f)
+            x, y = np.empty((m, n[0]), f), np.empty((n[-1], m), f)
             z, a, delta, scratch = per_layer(), per_layer(), per_layer(), per_layer()
             self._buffers[m] = (x, y, z, a, delta, scratch, np.ones(m, f), np.array(1 / m, f))
         return self._buffers[m]
 
     def step(self, x: np.ndarray, y: np.ndarray, m: int) -> float:
-        """One step on the batch in rows ``x`` (m, n_0) and ``y`` (m, n_L); returns its cost."""
+        """One step on the batch: rows ``x`` (m, n_0), target columns ``y`` (n_L, m); returns its cost."""
         _, _, z, a, delta, t, ones, inv_m = self.buffers(m)
         W, b, L, HALF, ONE = self.W, self.b, self.L, self.HALF, self.ONE
         a[0] = x.T
@@ -92,8 +92,8 @@ class FlatLoop:
                 np.subtract(z[l], z[l].max(axis=0, keepdims=True), out=a[l])
                 np.exp(a[l], out=a[l])
                 np.divide(a[l], a[l].sum(axis=0, keepdims=True), out=a[l])
-        yT, d = y.T, delta[L]
-        np.subtract(a[L], yT, out=d)
+        d = delta[L]
+        np.subtract(a[L], y, out=d)
         if self.output == "sigmoid":  # quadratic cost: δ^L = (a − y) ⊙ a(1 − a) / m
             cost = 0.5 * float(np.vdot(d, d)) / m
             np.multiply(d, a[L], out=d)
@@ -103,7 +103,7 @@ class FlatLoop:
         else:  # cross-entropy after softmax: δ^L = (a − y) / m
             np.maximum(a[L], self.EPS, out=t[L])
             np.log(t[L], out=t[L])
-            cost = -float(np.vdot(yT, t[L])) / m
+            cost = -float(np.vdot(y, t[L])) / m
             np.multiply(d, inv_m, out=d)
         for l in range(L, 0, -1):
             np.dot(delta[l], ones, out=self.nabla_b[l])
@@ -123,15 +123,17 @@ class FlatLoop:
         np.add(self.flat, self.nabla, out=self.flat)
         return cost
 
-    def epoch(self, X: np.ndarray, Y: np.ndarray, m: int, rng: np.random.Generator) -> float:
-        """One epoch over rows X (n, n_0) and one-hot Y (n, n_L); returns the mean batch cost."""
+    def epoch(self, X: np.ndarray, YT: np.ndarray, m: int, rng: np.random.Generator) -> float:
+        """One epoch over rows X (n, n_0) and target columns YT (n_L, n); returns the mean batch cost."""
         n, total = len(X), 0.0
+        # C order, as fit keeps them: take(axis=1) on a column-major YT copies all of it.
+        YT = np.ascontiguousarray(YT)
         order = rng.permutation(n)
         for k in range(0, n, m):
             idx = order[k : k + m]
             x, y = self.buffers(len(idx))[:2]
             X.take(idx, axis=0, out=x, mode="clip")
-            Y.take(idx, axis=0, out=y, mode="clip")
+            YT.take(idx, axis=1, out=y, mode="clip")
             total += self.step(x, y, len(idx)) * len(idx)
         return total / n
 
@@ -144,8 +146,8 @@ def time_flat_loop(cfg, X: np.ndarray, y: np.ndarray, seed: int) -> tuple[float,
     loop, rng = FlatLoop(net, cfg.eta), np.random.default_rng(seed + 1)
     X = np.ascontiguousarray(X, dtype=net.dtype)
     warm = min(len(X), 20 * cfg.batch)
-    loop.epoch(X[:warm], np.eye(cfg.sizes[-1], dtype=net.dtype)[y[:warm]], cfg.batch, rng)
+    eye = np.eye(cfg.sizes[-1], dtype=net.dtype)
+    loop.epoch(X[:warm], eye[:, y[:warm]], cfg.batch, rng)
     start = time.perf_counter()
-    Y = np.eye(cfg.sizes[-1], dtype=net.dtype)[y]  # one-hot, as fit builds it
-    cost = loop.epoch(X, Y, cfg.batch, rng)
+    cost = loop.epoch(X, eye[:, y], cfg.batch, rng)  # one-hot columns, as fit gathers them
     return time.perf_counter() - start, cost
