@@ -1,7 +1,7 @@
 """A plain NumPy training loop: the benchmark's measure of what NumPy itself allows.
 
 ``FlatLoop`` runs the same mini-batch SGD as ``fit``: a shuffle per epoch, the
-batch gathered into the same rows, the same products, BP1–BP4, the update with
+batch gathered into the same arrays, the same products, BP1–BP4, the update with
 its check that Δw is finite. It is written as bare NumPy calls into arrays made
 once, with no activation, cost or optimizer objects, no input checks and no
 callbacks: what NumPy calls cost per step with nothing else around them, the
@@ -147,7 +147,7 @@ def time_flat_loop(cfg, X: np.ndarray, y: np.ndarray, seed: int) -> tuple[float,
     X = np.ascontiguousarray(X, dtype=net.dtype)
     warm = min(len(X), 20 * cfg.batch)
     eye = np.eye(cfg.sizes[-1], dtype=net.dtype)
-    loop.epoch(X[:warm], eye[:, y[:warm]], cfg.batch, rng)
+    loop.epoch(X[:warm], eye.take(y[:warm], axis=1), cfg.batch, rng)
     start = time.perf_counter()
-    cost = loop.epoch(X, eye[:, y], cfg.batch, rng)  # one-hot columns, as fit gathers them
+    cost = loop.epoch(X, eye.take(y, axis=1), cfg.batch, rng)  # one-hot columns, C order
     return time.perf_counter() - start, cost
