@@ -62,7 +62,7 @@ class Workspace:
         self.a: list = [None, *(np.empty((n_l, m), dtype) for n_l in n)]
         self.delta: list = [None, *(np.empty((n_l, m), dtype) for n_l in n)]
         self.nabla = np.empty(net.n_params, dtype)
-        views = _views(self.nabla, [W.shape for W in net.W] + [b.shape for b in net.b])
+        views = _views(self.nabla, [p.shape for p in net.params])
         self.nabla_w: list = [None, *views[: len(net.W)]]
         self.nabla_b: list = [None, *views[len(net.W) :]]
         self.ones = np.ones(m, dtype)  # Σ over a batch's columns as a product: δ 1

@@ -48,7 +48,7 @@ class FlatLoop:
         self.hidden, self.output = kinds[0] if net.L > 1 else None, kinds[1]
         self.flat = net.flat().copy()
         self.nabla = np.empty_like(self.flat)
-        shapes = [W.shape for W in net.W] + [b.shape for b in net.b]
+        shapes = [p.shape for p in net.params]
         params, grads = _views(self.flat, shapes), _views(self.nabla, shapes)
         L = self.L
         self.W, self.nabla_W = [None, *params[:L]], [None, *grads[:L]]

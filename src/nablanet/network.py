@@ -15,7 +15,7 @@ import numpy as np
 
 from . import activations, costs, initializers
 from .activations import Activation
-from .backprop import forward
+from .backprop import _views, backprop, forward
 from .costs import Cost
 
 __all__ = ["Network", "Evaluation", "DTYPES"]
@@ -158,8 +158,6 @@ class Network:
         """
         flat = getattr(self, "_flat", None)  # absent on a network built without __init__
         if flat is None or any(p.base is not flat for p in self.params):
-            from .backprop import _views
-
             flat = np.concatenate([p.ravel() for p in self.params])
             views = _views(flat, [p.shape for p in self.params])
             self.W, self.b = views[: self.L], views[self.L :]
@@ -306,8 +304,6 @@ class Network:
 
     def gradient(self, X: Any, y: Any):
         """(nabla_b, nabla_w) of the mean cost over rows of X; the public face of backprop."""
-        from .backprop import backprop
-
         X = self.check_inputs(X)
         Y = self.check_targets(y, X.shape[0])
         return backprop(self, X.T, Y.T)

@@ -104,7 +104,7 @@ def train_step(
     ws = ws if ws is not None else Workspace(net, x.shape[1])
     z, a = forward(net, x, ws)
     cost = net.cost.fn(a[-1], y, weight)
-    nabla_b, nabla_w = _gradient(net, z, a, y, lmbda_n, weight, ws)
+    _gradient(net, z, a, y, lmbda_n, weight, ws)  # into ws.nabla
     # (Data-parallel training sums ws.nabla, one buffer, across processes here.)
     # The guard: a non-finite cost stops here; a non-finite δ, gradient or update
     # stops in the optimizer, which checks every Δw before it touches the weights.
