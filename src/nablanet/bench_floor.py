@@ -26,6 +26,7 @@ import time
 import numpy as np
 
 from .backprop import _views
+from .blas import dot, vdot
 
 __all__ = ["FlatLoop", "time_flat_loop"]
 
@@ -78,7 +79,7 @@ class FlatLoop:
         W, b, L, HALF, ONE = self.W, self.b, self.L, self.HALF, self.ONE
         a[0] = x.T
         for l in range(1, L + 1):
-            np.dot(W[l], a[l - 1], out=z[l])
+            dot(W[l], a[l - 1], out=z[l])
             np.add(z[l], b[l], out=z[l])
             kind = self.output if l == L else self.hidden
             if kind == "relu":
@@ -95,7 +96,7 @@ class FlatLoop:
         d = delta[L]
         np.subtract(a[L], y, out=d)
         if self.output == "sigmoid":  # quadratic cost: δ^L = (a − y) ⊙ a(1 − a) / m
-            cost = 0.5 * float(np.vdot(d, d)) / m
+            cost = 0.5 * float(vdot(d, d)) / m
             np.multiply(d, a[L], out=d)
             np.subtract(ONE, a[L], out=t[L])
             np.multiply(t[L], inv_m, out=t[L])
@@ -103,13 +104,13 @@ class FlatLoop:
         else:  # cross-entropy after softmax: δ^L = (a − y) / m
             np.maximum(a[L], self.EPS, out=t[L])
             np.log(t[L], out=t[L])
-            cost = -float(np.vdot(y, t[L])) / m
+            cost = -float(vdot(y, t[L])) / m
             np.multiply(d, inv_m, out=d)
         for l in range(L, 0, -1):
-            np.dot(delta[l], ones, out=self.nabla_b[l])
-            np.dot(delta[l], a[l - 1].T, out=self.nabla_W[l])
+            dot(delta[l], ones, out=self.nabla_b[l])
+            dot(delta[l], a[l - 1].T, out=self.nabla_W[l])
             if l > 1:
-                g = np.dot(W[l].T, delta[l], out=delta[l - 1])
+                g = dot(W[l].T, delta[l], out=delta[l - 1])
                 if self.hidden == "relu":
                     np.multiply(g, z[l - 1] > 0, out=g)
                 else:
@@ -118,7 +119,7 @@ class FlatLoop:
                     np.multiply(g, t[l - 1], out=g)
         np.multiply(self.nabla, self.MINUS_ETA, out=self.nabla)
         # The same check as Optimizer.step: ‖Δw‖², and entry by entry only if that overflows.
-        if not math.isfinite(float(np.vdot(self.nabla, self.nabla))) and not np.isfinite(self.nabla).all():
+        if not math.isfinite(float(vdot(self.nabla, self.nabla))) and not np.isfinite(self.nabla).all():
             raise FloatingPointError("the update is not finite")
         np.add(self.flat, self.nabla, out=self.flat)
         return cost

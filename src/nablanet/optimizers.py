@@ -32,6 +32,8 @@ import math
 
 import numpy as np
 
+from .blas import vdot
+
 __all__ = ["Optimizer", "SGD", "Momentum", "Adam", "NonFiniteUpdate", "get", "names"]
 
 
@@ -81,9 +83,11 @@ class Optimizer:
         deltas, state = self.updates(grads, self.t + 1, grads if overwrite_grads else None)
         # ‖Δw‖² is NaN or inf if any entry is; a BLAS dot is 3× faster than a sum. It
         # also overflows for a huge but finite update, so confirm entry by entry then.
-        if not math.isfinite(sum(float(np.vdot(d, d)) for d in deltas)) and not all(
-            np.isfinite(d).all() for d in deltas
-        ):
+        # (A loop, not sum() over a generator: this runs on every training step.)
+        norm2 = 0.0
+        for d in deltas:
+            norm2 += float(vdot(d, d))
+        if not math.isfinite(norm2) and not all(np.isfinite(d).all() for d in deltas):
             raise NonFiniteUpdate(f"{type(self).__name__} produced a NaN or inf update at step {self.t + 1}")
         self.t += 1
         for slot, arrays in state.items():
