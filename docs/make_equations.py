@@ -191,7 +191,7 @@ EQUATIONS = [
         "L2",
         "Weight decay",
         "C = C₀ + (λ/2n) Σ_w w²,  so  ∂C/∂w = ∂C₀/∂w + (λ/n) w",
-        [("nablanet.train:_gradient", "lmbda_n * W")],
+        [("nablanet.train:_gradient", "lmbda_n) * W")],
         ["tests/test_train.py::test_lmbda_adds_weight_decay"],
     ),
 ]

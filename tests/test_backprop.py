@@ -182,3 +182,22 @@ def test_each_bp_equation_is_tagged_in_backward():
     source = inspect.getsource(backward)
     for tag in ("# BP1", "# BP2", "# BP3", "# BP4"):
         assert source.count(tag) == 1, tag
+
+
+@pytest.mark.parametrize("with_workspace", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_backward_with_a_factor_c_returns_c_times_the_gradient(with_workspace, weighted):
+    # BP2–BP4 are linear in δ^L: the factor carried in δ^L multiplies every gradient.
+    from nablanet.backprop import Workspace
+
+    rng = np.random.default_rng(0)
+    net = nn.Network([4, 6, 3], "tanh", "softmax", "cross_entropy", dtype="float64", seed=0)
+    x, y = rng.standard_normal((4, 5)), np.eye(3)[:, rng.integers(0, 3, 5)]
+    weight = rng.random(5) if weighted else None
+    z, a = forward(net, x)
+    want_b, want_w = backward(net, z, a, y, weight)
+    want = [g.copy() for g in (*want_b, *want_w)]
+    ws = Workspace(net, 5) if with_workspace else None
+    got_b, got_w = backward(net, z, a, y, weight, ws, c=-2.5)
+    for g, w in zip((*got_b, *got_w), want):
+        np.testing.assert_allclose(g, -2.5 * w, rtol=1e-13, atol=1e-15)

@@ -135,3 +135,47 @@ def test_an_optimizer_written_as_updates_grads_t_still_trains():
         net, rng.random((20, 3)), rng.integers(0, 2, 20), epochs=2, batch_size=5, optimizer=SignSGD(0.01)
     )
     assert len(h.cost) == 2 and np.isfinite(h.cost).all()
+
+
+def test_only_plain_sgd_declares_its_update_a_multiple_of_the_gradient():
+    class NoisySGD(optimizers.SGD):  # a rule of its own: no longer −η ∇C
+        def updates(self, grads, t, out=None):
+            return [-self.eta * g + 1e-3 for g in grads], {}
+
+    assert optimizers.SGD(0.5).gradient_scale() == -0.5
+    assert optimizers.Momentum(0.5).gradient_scale() is None
+    assert optimizers.Adam(0.5).gradient_scale() is None
+    assert NoisySGD(0.5).gradient_scale() is None
+
+
+def test_a_prescaled_step_adds_the_grads_as_they_are_and_counts_the_step():
+    p, g = params_and_grads()
+    opt = optimizers.SGD(0.5)
+    opt.step(p, [-0.5 * x for x in g], prescaled=True)
+    q, _ = params_and_grads()
+    optimizers.SGD(0.5).step(q, g)
+    for x, y in zip(p, q):
+        np.testing.assert_array_equal(x, y)
+    assert opt.t == 1
+
+
+def test_a_prescaled_step_is_refused_where_the_update_is_no_multiple_of_the_gradient():
+    p, g = params_and_grads()
+    before = [x.copy() for x in p]
+    opt = optimizers.Momentum(0.5)
+    with pytest.raises(ValueError, match="prescaled=True, but Momentum's update is not a multiple"):
+        opt.step(p, g, prescaled=True)
+    for x, y in zip(p, before):
+        np.testing.assert_array_equal(x, y)
+    assert opt.t == 0 and getattr(opt, "v", None) is None
+
+
+def test_a_prescaled_non_finite_update_changes_nothing():
+    p, g = params_and_grads()
+    before = [x.copy() for x in p]
+    opt = optimizers.SGD(0.5)
+    with pytest.raises(optimizers.NonFiniteUpdate):
+        opt.step(p, [np.array([np.inf, 0.0]), np.array([[0.0]])], prescaled=True)
+    for x, y in zip(p, before):
+        np.testing.assert_array_equal(x, y)
+    assert opt.t == 0

@@ -216,3 +216,34 @@ def test_train_step_refuses_an_input_of_another_dtype_before_anything_changes():
     np.testing.assert_array_equal(net.flat(), before)
     cost = train_step(net, nn.SGD(0.1), x.astype(np.float32), y.astype(np.float32), 0.0)
     assert np.isfinite(cost) and not np.array_equal(net.flat(), before)
+
+
+@pytest.mark.parametrize("lmbda_n,weighted", [(0.0, False), (0.01, False), (0.0, True), (0.01, True)])
+def test_sgd_steps_with_eta_folded_into_delta_equal_the_plain_rule(lmbda_n, weighted):
+    # train_step has backprop compute −η ∇C for plain SGD and adds it as it is; an
+    # SGD subclass with its own (identical) rule takes the general path: gradient,
+    # then Δw = −η ∇C. In float64 the two must agree to rounding, L2 and weights included.
+    from nablanet.backprop import Workspace
+    from nablanet.train import train_step
+
+    class RuleSGD(nn.SGD):
+        def updates(self, grads, t, out=None):
+            return [-self.eta * g for g in grads], {}
+
+    rng = np.random.default_rng(3)
+    folded = nn.Network([5, 7, 4, 3], "sigmoid", "softmax", "cross_entropy", dtype="float64", seed=1)
+    plain = folded.copy()
+    a, b = nn.SGD(0.7), RuleSGD(0.7)
+    assert a.gradient_scale() == -0.7 and b.gradient_scale() is None
+    ws_a, ws_b = Workspace(folded, 6), Workspace(plain, 6)
+    for _ in range(5):
+        x = rng.standard_normal((5, 6))
+        y = np.eye(3)[:, rng.integers(0, 3, 6)]
+        w = rng.random(6) * 2 if weighted else None
+        ca = train_step(folded, a, x, y, lmbda_n, w, ws_a)
+        cb = train_step(plain, b, x, y, lmbda_n, w, ws_b)
+        assert ca == pytest.approx(cb, rel=1e-12)
+    np.testing.assert_allclose(folded.flat(), plain.flat(), rtol=1e-12, atol=1e-14)
+    start = nn.Network([5, 7, 4, 3], "sigmoid", "softmax", dtype="float64", seed=1)
+    assert not np.allclose(folded.flat(), start.flat())  # the steps moved the weights
+    assert a.t == b.t == 5

@@ -69,7 +69,7 @@ class Workspace:
         self.nabla_w: list = [None, *views[: len(net.W)]]
         self.nabla_b: list = [None, *views[len(net.W) :]]
         self.ones = np.ones(m, dtype)  # Σ over a batch's columns as a product: δ 1
-        self.inv_m = np.array(1 / m, dtype)  # 1/m, 0-d: a Python float costs a conversion per use
+        self.scale = np.empty((), dtype)  # BP1's c/m, 0-d: a Python float costs a conversion per use
 
 
 def _views(flat: np.ndarray, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
@@ -107,12 +107,15 @@ def backward(
     y: np.ndarray,
     weight: np.ndarray | None = None,
     ws: Workspace | None = None,
+    c: float = 1.0,
 ) -> Gradient:
     """The four equations, run backward from the output error; returns mean gradients.
 
     ``weight``, of shape (m,), scales each example's share of the gradient
-    (sample weights); without it every example counts once. With a Workspace
-    the gradients are its arrays, overwritten by the next call.
+    (sample weights); without it every example counts once. ``c`` multiplies
+    the result: the gradients returned are c ∇C (plain SGD's training step asks
+    for −η ∇C, its update). With a Workspace the gradients are its arrays,
+    overwritten by the next call.
     """
     W = [None, *net.W]
     act = [None, *net.activations]
@@ -120,13 +123,16 @@ def backward(
     m = y.shape[1]
     if ws is None:  # out=None: every product below makes a new array
         delta, nabla_b, nabla_w = [None] * (L + 1), [None] * (L + 1), [None] * (L + 1)
-        ones, inv_m = np.ones(m, a[L].dtype), 1 / m
+        ones, scale = np.ones(m, a[L].dtype), c / m
     else:
-        delta, nabla_b, nabla_w, ones, inv_m = ws.delta, ws.nabla_b, ws.nabla_w, ws.ones, ws.inv_m
+        delta, nabla_b, nabla_w, ones, scale = ws.delta, ws.nabla_b, ws.nabla_w, ws.ones, ws.scale
+        scale[()] = c / m
 
     # C = (1/m) Σ_x w_x C_x: scaling δ^L's columns by w_x/m once carries the mean
-    # (and the sample weights) through BP2, so BP3 and BP4 are bare products.
-    scale = inv_m if weight is None else weight / m
+    # (and the sample weights) through BP2, so BP3 and BP4 are bare products. They
+    # are linear in δ^L, so a factor c carried in δ^L multiplies every gradient.
+    if weight is not None:
+        scale = weight * (c / m)
     delta[L] = np.multiply(net.cost.delta(z[L], a[L], y, act[L]), scale, out=delta[L])  # BP1
     for l in range(L, 0, -1):
         nabla_b[l] = dot(delta[l], ones, out=nabla_b[l])  # BP3

@@ -14,8 +14,8 @@ shared machine a single run can put nablanet level with it or ahead.)
 It covers what the benchmark's configurations need: sigmoid or ReLU hidden
 layers, and a sigmoid output with the quadratic cost or a softmax output with
 cross-entropy. Tests check that its steps move the weights as ``train_step``
-and ``fit`` do, to 1e-12 in float64 (in float32 the two differ by rounding: 1/m
-is applied at another point).
+and ``fit`` do, to 1e-12 in float64 (in float32 the two differ by rounding:
+δ^L's factor −η/m is applied at another point).
 """
 
 from __future__ import annotations
@@ -56,12 +56,13 @@ class FlatLoop:
         self.b = [None, *(b[:, None] for b in params[L:])]  # columns, to broadcast over the batch
         self.nabla_b = [None, *grads[L:]]
         self.sizes = net.sizes
-        constants = (np.array(v, self.dtype) for v in (0.0, 0.5, 1.0, -eta, np.finfo(self.dtype).eps))
-        self.ZERO, self.HALF, self.ONE, self.MINUS_ETA, self.EPS = constants
+        constants = (np.array(v, self.dtype) for v in (0.0, 0.5, 1.0, np.finfo(self.dtype).eps))
+        self.ZERO, self.HALF, self.ONE, self.EPS = constants
+        self.eta = eta
         self._buffers: dict[int, tuple] = {}
 
     def buffers(self, m: int) -> tuple:
-        """Per batch size: rows x, target columns y; z, a, δ and a scratch array per layer; 1 and 1/m."""
+        """Per batch size: rows x, target columns y; z, a, δ and a scratch array per layer; 1 and −η/m."""
         if m not in self._buffers:
             n, f = self.sizes, self.dtype
 
@@ -70,12 +71,12 @@ class FlatLoop:
 
             x, y = np.empty((m, n[0]), f), np.empty((n[-1], m), f)
             z, a, delta, scratch = per_layer(), per_layer(), per_layer(), per_layer()
-            self._buffers[m] = (x, y, z, a, delta, scratch, np.ones(m, f), np.array(1 / m, f))
+            self._buffers[m] = (x, y, z, a, delta, scratch, np.ones(m, f), np.array(-self.eta / m, f))
         return self._buffers[m]
 
     def step(self, x: np.ndarray, y: np.ndarray, m: int) -> float:
         """One step on the batch: rows ``x`` (m, n_0), target columns ``y`` (n_L, m); returns its cost."""
-        _, _, z, a, delta, t, ones, inv_m = self.buffers(m)
+        _, _, z, a, delta, t, ones, scale = self.buffers(m)
         W, b, L, HALF, ONE = self.W, self.b, self.L, self.HALF, self.ONE
         a[0] = x.T
         for l in range(1, L + 1):
@@ -95,17 +96,18 @@ class FlatLoop:
                 np.divide(a[l], a[l].sum(axis=0, keepdims=True), out=a[l])
         d = delta[L]
         np.subtract(a[L], y, out=d)
-        if self.output == "sigmoid":  # quadratic cost: δ^L = (a − y) ⊙ a(1 − a) / m
+        # δ^L carries −η/m, as in fit: BP2–BP4 then give the update −η ∇C itself.
+        if self.output == "sigmoid":  # quadratic cost: δ^L = (a − y) ⊙ a(1 − a) (−η/m)
             cost = 0.5 * float(vdot(d, d)) / m
             np.multiply(d, a[L], out=d)
             np.subtract(ONE, a[L], out=t[L])
-            np.multiply(t[L], inv_m, out=t[L])
+            np.multiply(t[L], scale, out=t[L])
             np.multiply(d, t[L], out=d)
-        else:  # cross-entropy after softmax: δ^L = (a − y) / m
+        else:  # cross-entropy after softmax: δ^L = (a − y) (−η/m)
             np.maximum(a[L], self.EPS, out=t[L])
             np.log(t[L], out=t[L])
             cost = -float(vdot(y, t[L])) / m
-            np.multiply(d, inv_m, out=d)
+            np.multiply(d, scale, out=d)
         for l in range(L, 0, -1):
             dot(delta[l], ones, out=self.nabla_b[l])
             dot(delta[l], a[l - 1].T, out=self.nabla_W[l])
@@ -117,8 +119,8 @@ class FlatLoop:
                     np.multiply(g, a[l - 1], out=g)
                     np.subtract(ONE, a[l - 1], out=t[l - 1])
                     np.multiply(g, t[l - 1], out=g)
-        np.multiply(self.nabla, self.MINUS_ETA, out=self.nabla)
-        # The same check as Optimizer.step: ‖Δw‖², and entry by entry only if that overflows.
+        # self.nabla holds Δw = −η ∇C. The same check as Optimizer.step: ‖Δw‖², and
+        # entry by entry only if that overflows.
         if not math.isfinite(float(vdot(self.nabla, self.nabla))) and not np.isfinite(self.nabla).all():
             raise FloatingPointError("the update is not finite")
         np.add(self.flat, self.nabla, out=self.flat)

@@ -18,7 +18,9 @@ gradient lives in a buffer it refills every step) passes ``overwrite_grads=True`
 and SGD then writes Δw over the gradient instead of into a new array: one array
 less for the update to stream through the caches, 40 % of its time on a network
 of 1.9 M parameters. (An optimizer of your own may leave ``out`` out of its
-``updates``; it then makes its own arrays.)
+``updates``; it then makes its own arrays.) Plain SGD goes one step further:
+its Δw is −η ∇C, so the training loop has backprop compute −η ∇C directly
+(``gradient_scale``) and the update is only checked and added.
 
 Any state (velocities, moments, the step count) lives in the optimizer, never in
 the network, and ``state_dict``/``load_state_dict`` expose it for checkpoints.
@@ -70,17 +72,40 @@ class Optimizer:
         if f is not None and "out" not in inspect.signature(f).parameters:
             cls.updates = _ignoring_out(f)  # an optimizer written as updates(grads, t)
 
+    def gradient_scale(self) -> float | None:
+        """c, if every update is the gradient times one number (Δw = c ∇C); else None.
+
+        Plain SGD's is −η. The training step then has backpropagation compute c ∇C
+        in the first place (BP2–BP4 are linear in δ^L, so scaling δ^L scales every
+        gradient) and calls ``step(..., prescaled=True)``: the gradient buffer
+        already holds Δw, and the update is one pass over the parameters shorter.
+        """
+        return None
+
     def step(
-        self, params: list[np.ndarray], grads: list[np.ndarray], *, overwrite_grads: bool = False
+        self,
+        params: list[np.ndarray],
+        grads: list[np.ndarray],
+        *,
+        overwrite_grads: bool = False,
+        prescaled: bool = False,
     ) -> None:
         """w → w + Δw for every parameter, unless some Δw is not finite.
 
         The new state is kept, and t advanced, only once every Δw is known to be
         finite: after a NonFiniteUpdate the optimizer is as it was, ready for a
         smaller η. With ``overwrite_grads`` the grads' arrays may be used for Δw,
-        so they hold no gradient afterwards.
+        so they hold no gradient afterwards. With ``prescaled`` the grads are
+        ``gradient_scale()`` × ∇C, which is Δw: they are checked and added as they are.
         """
-        deltas, state = self.updates(grads, self.t + 1, grads if overwrite_grads else None)
+        if prescaled:
+            if self.gradient_scale() is None:
+                raise ValueError(
+                    f"prescaled=True, but {type(self).__name__}'s update is not a multiple of the gradient"
+                )
+            deltas, state = grads, {}
+        else:
+            deltas, state = self.updates(grads, self.t + 1, grads if overwrite_grads else None)
         # ‖Δw‖² is NaN or inf if any entry is; a BLAS dot is 3× faster than a sum. It
         # also overflows for a huge but finite update, so confirm entry by entry then.
         # (A loop, not sum() over a generator: this runs on every training step.)
@@ -127,6 +152,10 @@ class SGD(Optimizer):
     """Plain gradient descent.  w → w − η ∇C."""
 
     name = "sgd"
+
+    def gradient_scale(self) -> float | None:
+        # −η, unless a subclass has a rule of its own.
+        return -self.eta if type(self).updates is SGD.updates else None
 
     def updates(self, grads, t, out=None):
         if out is None:

@@ -104,8 +104,12 @@ def train_step(
     ws = ws if ws is not None else Workspace(net, x.shape[1])
     z, a = forward(net, x, ws)
     cost = net.cost.fn(a[-1], y, weight)
-    _gradient(net, z, a, y, lmbda_n, weight, ws)  # into ws.nabla
-    # (Data-parallel training sums ws.nabla, one buffer, across processes here.)
+    # Plain SGD's update is −η ∇C: backprop computes that product in the first
+    # place (c = −η), and the optimizer only checks and adds it.
+    c = optimizer.gradient_scale()
+    _gradient(net, z, a, y, lmbda_n, weight, ws, 1.0 if c is None else c)  # into ws.nabla
+    # (Data-parallel training sums ws.nabla, one buffer, across processes here;
+    # c ∇C sums like ∇C.)
     # The guard: a non-finite cost stops here; a non-finite δ, gradient or update
     # stops in the optimizer, which checks every Δw before it touches the weights.
     try:
@@ -113,20 +117,20 @@ def train_step(
             raise NonFiniteUpdate("the cost is not finite")
         # The whole network in one update; ws.nabla is refilled next step, so the
         # optimizer may write Δw over it.
-        optimizer.step([net.flat()], [ws.nabla], overwrite_grads=True)
+        optimizer.step([net.flat()], [ws.nabla], overwrite_grads=True, prescaled=c is not None)
     except NonFiniteUpdate:
-        # The weights are unchanged, but the gradient may have been overwritten: compute it again.
+        # The weights are unchanged, but ws.nabla holds c ∇C or Δw: compute ∇C again.
         nabla_b, nabla_w = _gradient(net, z, a, y, lmbda_n, weight, ws)
         raise DivergenceError(_diagnose(z, a, cost, nabla_b, nabla_w)) from None
     return cost
 
 
-def _gradient(net: Network, z: list, a: list, y: np.ndarray, lmbda_n: float, weight, ws: Workspace):
-    """∂C/∂b^l and ∂C/∂W^l into the Workspace: backprop, plus the L2 term."""
-    nabla_b, nabla_w = backward(net, z, a, y, weight, ws)
+def _gradient(net: Network, z: list, a: list, y: np.ndarray, lmbda_n: float, weight, ws: Workspace, c=1.0):
+    """c ∂C/∂b^l and c ∂C/∂W^l into the Workspace: backprop, plus the L2 term."""
+    nabla_b, nabla_w = backward(net, z, a, y, weight, ws, c)
     if lmbda_n:  # L2: C = C_0 + (λ/2n) Σ w², so ∂C/∂w gains (λ/n) w
         for nw, W in zip(nabla_w, net.W):
-            nw += lmbda_n * W
+            nw += (c * lmbda_n) * W
     return nabla_b, nabla_w
 
 
