@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .backprop import Workspace, backward, forward
+from .batches import batches
 from .network import Network, as_rng
 from .optimizers import SGD, NonFiniteUpdate, Optimizer
 
@@ -286,32 +287,27 @@ def _run_epoch(run: Run, X: np.ndarray, Y: np.ndarray, callbacks: Sequence[Callb
         run.rng.bit_generator.state = run.epoch_rng_state
     order = run.rng.permutation(n)
     lmbda_n = run.lmbda / n
-    buffers: dict[int, tuple] = {}  # per batch size: rows of X and Y, y in columns, a Workspace
-    for k in range(run.batch, -(-n // m)):
-        idx = order[k * m : (k + 1) * m]
-        if len(idx) not in buffers:
-            x, y_rows = np.empty((len(idx), X.shape[1]), X.dtype), np.empty((len(idx), Y.shape[1]), Y.dtype)
-            buffers[len(idx)] = x, y_rows, np.empty(y_rows.shape[::-1], Y.dtype), Workspace(run.net, len(idx))
-        x, y_rows, y, ws = buffers[len(idx)]
-        # Gather the shuffled batch into the same arrays each time (mode="clip"
-        # skips the bounds check that would buffer the copy); x.T is a view. The
-        # targets are copied on into columns, the layout of a^L: NumPy runs a − y
-        # on two arrays of one layout in its fast loop, and on a C array and the
-        # transposed view y_rows.T in its general one (0.39 against 1.07 µs for A).
-        X.take(idx, axis=0, out=x, mode="clip")
-        Y.take(idx, axis=0, out=y_rows, mode="clip")
-        np.copyto(y, y_rows.T)
-        try:
-            w = None if run.sample_weight is None else run.sample_weight[idx]
-            cost = train_step(run.net, run.optimizer, x.T, y, lmbda_n, w, ws)
-        except DivergenceError as e:
-            raise DivergenceError(f"epoch {run.epoch + 1}, mini-batch {k + 1}: {e}") from None
-        run.batch = k + 1
-        run.cost_sum += cost * len(idx)
-        for cb in callbacks:
-            cb.on_batch_end(run, cost)
-        if run.stop:
-            break
+    workspaces: dict[int, Workspace] = {}  # per batch size
+    # The batches come gathered ahead by a helper thread (nablanet.batches): x in
+    # rows (x.T, a view, is the batch in columns), y already in columns.
+    feed = batches(X, Y, run.sample_weight, order, m, first=run.batch)
+    try:
+        for k, (x, y, w) in enumerate(feed, start=run.batch):
+            ws = workspaces.get(len(x))
+            if ws is None:
+                ws = workspaces[len(x)] = Workspace(run.net, len(x))
+            try:
+                cost = train_step(run.net, run.optimizer, x.T, y, lmbda_n, w, ws)
+            except DivergenceError as e:
+                raise DivergenceError(f"epoch {run.epoch + 1}, mini-batch {k + 1}: {e}") from None
+            run.batch = k + 1
+            run.cost_sum += cost * len(x)
+            for cb in callbacks:
+                cb.on_batch_end(run, cost)
+            if run.stop:
+                break
+    finally:
+        feed.close()  # stops the helper thread
     run.seconds += time.perf_counter() - start
 
 
