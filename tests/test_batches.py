@@ -146,3 +146,28 @@ def test_an_error_in_the_helper_reaches_the_caller(monkeypatch):
         for _ in B.batches(X, Y, w, order, 2):
             pass
     assert not helper_threads()
+
+
+def test_a_chunk_stays_within_its_budget_however_wide_the_targets(monkeypatch):
+    # Chunks are sized by whole rows: inputs, targets (twice: as gathered and in
+    # columns) and weights. Narrow inputs with wide targets once made a chunk of 2 GB.
+    sizes = []
+    init = B._Chunk.__init__
+
+    def recording(self, k, m, X, Y, weight_dtype):
+        init(self, k, m, X, Y, weight_dtype)
+        arrays = [self.x, self.y_rows, self.y] + ([] if self.w is None else [self.w])
+        sizes.append(sum(a.nbytes for a in arrays))
+
+    monkeypatch.setattr(B._Chunk, "__init__", recording)
+    monkeypatch.setattr(B, "CHUNK_BYTES", 1 << 14)
+    rng = np.random.default_rng(0)
+    for n0, nL in [(2, 1000), (784, 10), (1, 1)]:
+        X = rng.random((3000, n0)).astype(np.float32)
+        Y = rng.random((3000, nL)).astype(np.float32)
+        w = rng.random(3000).astype(np.float32)
+        sizes.clear()
+        for _ in B.batches(X, Y, w, rng.permutation(3000), 2):
+            pass
+        # A batch bigger than the budget is a chunk of one batch; otherwise chunks fit it.
+        assert max(sizes) <= max(B.CHUNK_BYTES, 2 * (n0 * 4 + 2 * nL * 4 + 4)), (n0, nL, sizes[:3])

@@ -179,3 +179,34 @@ def test_a_prescaled_non_finite_update_changes_nothing():
     for x, y in zip(p, before):
         np.testing.assert_array_equal(x, y)
     assert opt.t == 0
+
+
+def test_an_optimizer_with_a_step_of_its_own_gets_the_gradient_in_fit():
+    # A subclass that overrides step (to clip, to log) with the documented signature
+    # keeps working, and sees ∇C, not the −η ∇C that plain SGD's step is handed.
+    import nablanet as nn
+
+    class ClipSGD(optimizers.SGD):
+        def __init__(self, eta):
+            super().__init__(eta)
+            self.seen = []
+
+        def step(self, params, grads, *, overwrite_grads=False):
+            self.seen.append(float(np.abs(grads[0]).max()))
+            clipped = [np.clip(g, -1.0, 1.0) for g in grads]
+            super().step(params, clipped, overwrite_grads=overwrite_grads)
+
+    rng = np.random.default_rng(0)
+    X, y = rng.random((40, 3)), rng.integers(0, 2, 40)
+    opt = ClipSGD(1e-6)
+    assert opt.gradient_scale() is None
+    net = nn.Network([3, 4, 2], dtype="float64", seed=0)
+    nn.fit(net, X, y, epochs=1, batch_size=8, optimizer=opt, seed=0)
+    assert opt.t == 5 and len(opt.seen) == 5
+    # The same first batch through the public gradient: what step saw is ∇C itself.
+    from nablanet.backprop import backprop
+
+    ref = nn.Network([3, 4, 2], dtype="float64", seed=0)
+    order = np.random.default_rng(0).permutation(40)[:8]
+    nabla_b, nabla_w = backprop(ref, X[order].T, np.eye(2)[y[order]].T)
+    assert opt.seen[0] == pytest.approx(max(np.abs(g).max() for g in (*nabla_w, *nabla_b)), rel=1e-12)

@@ -51,7 +51,11 @@ class Activation:
         raise NotImplementedError
 
     def backward(self, z: np.ndarray, a: np.ndarray, g: np.ndarray, out: np.ndarray | None = None):
-        """g ⊙ σ'(z): turn ∂C/∂a into ∂C/∂z (the ⊙ in BP1 and BP2)."""
+        """g ⊙ σ'(z): turn ∂C/∂a into ∂C/∂z (the ⊙ in BP1 and BP2).
+
+        It must be linear in g, as a product with σ'(z) (or the Jacobian's
+        transpose) is: the training step may hand it g already scaled by −η/m.
+        """
         return np.multiply(g, self.prime(z, a), out=out)
 
     def __init_subclass__(cls, **kwargs):

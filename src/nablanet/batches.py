@@ -19,7 +19,8 @@ ran 16 % slower with one). A training set too small to be read from main memory
 is gathered in chunks in the calling thread, by the same code.
 
 The batches, their order and their contents are exactly those of a gather in the
-loop; only where and when the copying happens changes.
+loop; only where and when the copying happens changes. (``SMALL_BATCH_BYTES = 0``
+turns the helper off: every batch is then gathered just before its step.)
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ import numpy as np
 
 __all__ = ["batches", "CHUNK_BYTES", "SMALL_BATCH_BYTES"]
 
-CHUNK_BYTES = 1 << 21  # input rows gathered in one go: 2 MB (a chunk, filled while the last one is used)
-SMALL_BATCH_BYTES = 1 << 16  # batches of inputs up to 64 KB are gathered in chunks
+CHUNK_BYTES = 1 << 21  # rows gathered in one go: 2 MB (a chunk, filled while the last one is used)
+SMALL_BATCH_BYTES = 1 << 16  # batches up to 64 KB (inputs, targets and weights) are gathered in chunks
 
 
 class _Chunk:
@@ -77,26 +78,30 @@ def batches(
     """
     n = len(order)
     full = n // m  # full batches; a last, shorter one takes the rest
-    batch_bytes = m * X.shape[1] * X.itemsize
+    # A chunk holds each row of X, its row of Y twice (as gathered, then in
+    # columns) and its weight.
+    row_bytes = X.shape[1] * X.itemsize + 2 * Y.shape[1] * Y.itemsize
+    batch_bytes = m * (row_bytes + (0 if weight is None else weight.itemsize))
     # Small batches are gathered many at a time, by the helper thread when the
     # training set is large enough to be read from main memory. A large batch is
     # gathered on its own, just before its step, as the products that follow keep
     # every core busy: a helper would only compete with them.
     k = max(1, CHUNK_BYTES // batch_bytes) if batch_bytes <= SMALL_BATCH_BYTES else 1
-    ahead = k > 1 and X.nbytes > 2 * CHUNK_BYTES
     weighted = None if weight is None else weight.dtype
     # The stretches of full batches, each gathered in one go, then the short one.
     spans = [(s, min(s + k, full)) for s in range(first, full, k)]
-    chunks = [_Chunk(min(k, full - first), m, X, Y, weighted) for _ in range(min(2, len(spans)))]
+    ahead = k > 1 and X.nbytes > 2 * CHUNK_BYTES and len(spans) > 1
+    kept = (2 if ahead else 1) if spans else 0  # two for the helper: one filled while the other is used
+    chunks = [_Chunk(min(k, full - first), m, X, Y, weighted) for _ in range(kept)]
 
     def fill(i: int) -> _Chunk:
         s, e = spans[i]
-        chunk = chunks[i % 2]
+        chunk = chunks[i % len(chunks)]
         if chunk.k != e - s:  # the last stretch is shorter: a chunk of its own size
             chunk = _Chunk(e - s, m, X, Y, weighted)
         return chunk.fill(X, Y, weight, order[s * m : e * m])
 
-    if not ahead or len(spans) < 2:
+    if not ahead:
         for i in range(len(spans)):
             chunk = fill(i)
             for j in range(chunk.k):

@@ -154,8 +154,9 @@ class SGD(Optimizer):
     name = "sgd"
 
     def gradient_scale(self) -> float | None:
-        # −η, unless a subclass has a rule of its own.
-        return -self.eta if type(self).updates is SGD.updates else None
+        # −η, unless a subclass has a rule or a step of its own: that one sees ∇C itself.
+        cls = type(self)
+        return -self.eta if cls.updates is SGD.updates and cls.step is Optimizer.step else None
 
     def updates(self, grads, t, out=None):
         if out is None:

@@ -118,7 +118,10 @@ def train_step(
             raise NonFiniteUpdate("the cost is not finite")
         # The whole network in one update; ws.nabla is refilled next step, so the
         # optimizer may write Δw over it.
-        optimizer.step([net.flat()], [ws.nabla], overwrite_grads=True, prescaled=c is not None)
+        if c is None:
+            optimizer.step([net.flat()], [ws.nabla], overwrite_grads=True)
+        else:  # ws.nabla holds Δw already
+            optimizer.step([net.flat()], [ws.nabla], overwrite_grads=True, prescaled=True)
     except NonFiniteUpdate:
         # The weights are unchanged, but ws.nabla holds c ∇C or Δw: compute ∇C again.
         nabla_b, nabla_w = _gradient(net, z, a, y, lmbda_n, weight, ws)
