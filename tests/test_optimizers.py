@@ -199,7 +199,7 @@ def test_an_optimizer_with_a_step_of_its_own_gets_the_gradient_in_fit():
     rng = np.random.default_rng(0)
     X, y = rng.random((40, 3)), rng.integers(0, 2, 40)
     opt = ClipSGD(1e-6)
-    assert opt.gradient_scale() is None
+    assert opt.gradient_scale() == -1e-6  # its rule is SGD's; its step is its own
     net = nn.Network([3, 4, 2], dtype="float64", seed=0)
     nn.fit(net, X, y, epochs=1, batch_size=8, optimizer=opt, seed=0)
     assert opt.t == 5 and len(opt.seen) == 5
@@ -210,3 +210,42 @@ def test_an_optimizer_with_a_step_of_its_own_gets_the_gradient_in_fit():
     order = np.random.default_rng(0).permutation(40)[:8]
     nabla_b, nabla_w = backprop(ref, X[order].T, np.eye(2)[y[order]].T)
     assert opt.seen[0] == pytest.approx(max(np.abs(g).max() for g in (*nabla_w, *nabla_b)), rel=1e-12)
+
+
+@pytest.mark.parametrize("how", ["subclass of a scaled optimizer", "step replaced on the instance"])
+def test_any_step_of_its_own_is_handed_the_gradient_not_the_update(how):
+    # gradient_scale() is the documented extension point; a step that overrides the
+    # base one, in a subclass or on the instance, is still handed ∇C.
+    import nablanet as nn
+
+    class Scaled(optimizers.Optimizer):  # Δw = −η ∇C, declared
+        name = "scaled"
+
+        def updates(self, grads, t, out=None):
+            return [-self.eta * g for g in grads], {}
+
+        def gradient_scale(self):
+            return -self.eta
+
+    seen = []
+
+    def own_step(params, grads, *, overwrite_grads=False):
+        seen.append(float(np.abs(grads[0]).max()))
+        optimizers.Optimizer.step(opt, params, grads, overwrite_grads=overwrite_grads)
+
+    if how == "subclass of a scaled optimizer":
+
+        class Logged(Scaled):
+            def step(self, params, grads, *, overwrite_grads=False):
+                own_step(params, grads, overwrite_grads=overwrite_grads)
+
+        opt = Logged(1e-6)
+    else:
+        opt = optimizers.SGD(1e-6)
+        opt.step = own_step
+    rng = np.random.default_rng(0)
+    X, y = rng.random((40, 3)), rng.integers(0, 2, 40)
+    net = nn.Network([3, 4, 2], dtype="float64", seed=0)
+    nn.fit(net, X, y, epochs=1, batch_size=8, optimizer=opt, seed=0)
+    assert len(seen) == 5 and opt.t == 5
+    assert min(seen) > 1e-4  # ∇C of a fresh network, not −η ∇C (about 1e-7 here)

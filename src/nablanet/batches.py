@@ -9,7 +9,8 @@ the next stretch of batches while the training step works on this one, and the
 step finds its batch waiting in a contiguous block: its inputs are a view of it,
 and its targets are already in columns, the layout of a^L.
 
-Only small batches are gathered this way (up to 64 KB of inputs, as A's 31 KB),
+Only small batches are gathered this way (up to 64 KB of rows: inputs, targets
+and weights, as A's 32 KB),
 a chunk of them (2 MB) at a time while the step works through the previous
 chunk. Their steps are many small NumPy calls, and BLAS runs products that small
 on one thread, so the other core is free for the helper. A large batch is

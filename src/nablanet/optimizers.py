@@ -79,6 +79,8 @@ class Optimizer:
         in the first place (BP2–BP4 are linear in δ^L, so scaling δ^L scales every
         gradient) and calls ``step(..., prescaled=True)``: the gradient buffer
         already holds Δw, and the update is one pass over the parameters shorter.
+        (It does so only if ``step`` is this class's own: an optimizer that
+        overrides ``step`` is handed ∇C.)
         """
         return None
 
@@ -154,9 +156,8 @@ class SGD(Optimizer):
     name = "sgd"
 
     def gradient_scale(self) -> float | None:
-        # −η, unless a subclass has a rule or a step of its own: that one sees ∇C itself.
-        cls = type(self)
-        return -self.eta if cls.updates is SGD.updates and cls.step is Optimizer.step else None
+        # −η, unless a subclass has a rule of its own.
+        return -self.eta if type(self).updates is SGD.updates else None
 
     def updates(self, grads, t, out=None):
         if out is None:

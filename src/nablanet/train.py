@@ -106,8 +106,11 @@ def train_step(
     z, a = forward(net, x, ws)
     cost = net.cost.fn(a[-1], y, weight)
     # Plain SGD's update is −η ∇C: backprop computes that product in the first
-    # place (c = −η), and the optimizer only checks and adds it.
+    # place (c = −η), and the optimizer only checks and adds it. An optimizer
+    # with a step of its own is handed ∇C, as its step expects.
     c = optimizer.gradient_scale()
+    if c is not None and getattr(optimizer.step, "__func__", None) is not Optimizer.step:
+        c = None
     _gradient(net, z, a, y, lmbda_n, weight, ws, 1.0 if c is None else c)  # into ws.nabla
     # (Data-parallel training sums ws.nabla, one buffer, across processes here;
     # c ∇C sums like ∇C.)
