@@ -249,3 +249,12 @@ def test_any_step_of_its_own_is_handed_the_gradient_not_the_update(how):
     nn.fit(net, X, y, epochs=1, batch_size=8, optimizer=opt, seed=0)
     assert len(seen) == 5 and opt.t == 5
     assert min(seen) > 1e-4  # ∇C of a fresh network, not −η ∇C (about 1e-7 here)
+
+
+def test_prescale_is_the_gradient_scale_only_where_step_is_the_base_one():
+    sgd, replaced = optimizers.SGD(0.5), optimizers.SGD(0.5)
+    replaced.step = lambda params, grads, **kw: None
+    assert optimizers.prescale(sgd) == -0.5
+    assert optimizers.prescale(replaced) is None and replaced.gradient_scale() == -0.5
+    assert optimizers.prescale(optimizers.Momentum(0.5)) is None
+    assert optimizers.prescale(optimizers.Adam()) is None

@@ -88,18 +88,18 @@ def batches(
     # gathered on its own, just before its step, as the products that follow keep
     # every core busy: a helper would only compete with them.
     k = max(1, CHUNK_BYTES // batch_bytes) if batch_bytes <= SMALL_BATCH_BYTES else 1
-    weighted = None if weight is None else weight.dtype
+    w_dtype = None if weight is None else weight.dtype
     # The stretches of full batches, each gathered in one go, then the short one.
     spans = [(s, min(s + k, full)) for s in range(first, full, k)]
     ahead = k > 1 and X.nbytes > 2 * CHUNK_BYTES and len(spans) > 1
     kept = (2 if ahead else 1) if spans else 0  # two for the helper: one filled while the other is used
-    chunks = [_Chunk(min(k, full - first), m, X, Y, weighted) for _ in range(kept)]
+    chunks = [_Chunk(min(k, full - first), m, X, Y, w_dtype) for _ in range(kept)]
 
     def fill(i: int) -> _Chunk:
         s, e = spans[i]
         chunk = chunks[i % len(chunks)]
         if chunk.k != e - s:  # the last stretch is shorter: a chunk of its own size
-            chunk = _Chunk(e - s, m, X, Y, weighted)
+            chunk = _Chunk(e - s, m, X, Y, w_dtype)
         return chunk.fill(X, Y, weight, order[s * m : e * m])
 
     if not ahead:
@@ -121,4 +121,4 @@ def batches(
                 pending.cancel()
     rest = n - full * m
     if rest and first <= full:
-        yield _Chunk(1, rest, X, Y, weighted).fill(X, Y, weight, order[full * m :]).batch(0)
+        yield _Chunk(1, rest, X, Y, w_dtype).fill(X, Y, weight, order[full * m :]).batch(0)

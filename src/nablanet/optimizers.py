@@ -36,7 +36,7 @@ import numpy as np
 
 from .blas import vdot
 
-__all__ = ["Optimizer", "SGD", "Momentum", "Adam", "NonFiniteUpdate", "get", "names"]
+__all__ = ["Optimizer", "SGD", "Momentum", "Adam", "NonFiniteUpdate", "prescale", "get", "names"]
 
 
 class NonFiniteUpdate(FloatingPointError):
@@ -79,8 +79,7 @@ class Optimizer:
         in the first place (BP2–BP4 are linear in δ^L, so scaling δ^L scales every
         gradient) and calls ``step(..., prescaled=True)``: the gradient buffer
         already holds Δw, and the update is one pass over the parameters shorter.
-        (It does so only if ``step`` is this class's own: an optimizer that
-        overrides ``step`` is handed ∇C.)
+        (See ``prescale``: an optimizer that overrides ``step`` is handed ∇C.)
         """
         return None
 
@@ -209,6 +208,18 @@ class Adam(Optimizer):
         eta_t = self.eta * np.sqrt(1 - b2**t) / (1 - b1**t)
         eps_t = self.eps * np.sqrt(1 - b2**t)
         return [-eta_t * m_ / (np.sqrt(s_) + eps_t) for m_, s_ in zip(m, s)], {"m": m, "s": s}
+
+
+def prescale(optimizer: Optimizer) -> float | None:
+    """The c a training step may fold into δ^L for ``optimizer``, or None.
+
+    Its ``gradient_scale()``, as long as its ``step`` is ``Optimizer.step``, which
+    takes ``prescaled=True``. A step of one's own, on a subclass or on the
+    instance, is handed ∇C, as its signature expects.
+    """
+    if getattr(optimizer.step, "__func__", None) is not Optimizer.step:
+        return None
+    return optimizer.gradient_scale()
 
 
 def _ignoring_out(f):

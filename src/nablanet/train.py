@@ -23,7 +23,7 @@ import numpy as np
 from .backprop import Workspace, backward, forward
 from .batches import batches
 from .network import Network, as_rng
-from .optimizers import SGD, NonFiniteUpdate, Optimizer
+from .optimizers import SGD, NonFiniteUpdate, Optimizer, prescale
 
 __all__ = ["fit", "train", "train_step", "History", "Run", "Callback", "DivergenceError"]
 
@@ -106,11 +106,8 @@ def train_step(
     z, a = forward(net, x, ws)
     cost = net.cost.fn(a[-1], y, weight)
     # Plain SGD's update is −η ∇C: backprop computes that product in the first
-    # place (c = −η), and the optimizer only checks and adds it. An optimizer
-    # with a step of its own is handed ∇C, as its step expects.
-    c = optimizer.gradient_scale()
-    if c is not None and getattr(optimizer.step, "__func__", None) is not Optimizer.step:
-        c = None
+    # place (c = −η), and the optimizer only checks and adds it.
+    c = prescale(optimizer)
     _gradient(net, z, a, y, lmbda_n, weight, ws, 1.0 if c is None else c)  # into ws.nabla
     # (Data-parallel training sums ws.nabla, one buffer, across processes here;
     # c ∇C sums like ∇C.)
