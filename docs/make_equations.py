@@ -52,7 +52,7 @@ EQUATIONS = [
         "(25)",
         "Feedforward, vectorised",
         "a^l = σ(w^l a^{l−1} + b^l);  the code keeps the weighted input  z^l = W^l a^{l−1} + b^l",
-        [("nablanet.backprop:forward", "# (25)"), ("nablanet.experiments.paths:_feedforward", "@ a[-1]")],
+        [("nablanet.backprop:forward", "# (25)"), ("nablanet.teaching.experiments.paths:_feedforward", "@ a[-1]")],
         ["tests/test_trace.py::test_trace_matches_the_hand_computation"],
         "A mini-batch is a matrix whose columns are examples, so one matrix product does every example.",
     ),
@@ -76,7 +76,7 @@ EQUATIONS = [
         "δ^l_j ≡ ∂C/∂z^l_j",
         [
             ("nablanet.activations:Activation.backward", "turn ∂C/∂a into ∂C/∂z"),
-            ("nablanet.trace:errors", "# BP1"),
+            ("nablanet.teaching.trace:errors", "# BP1"),
         ],
         [
             "tests/test_trace.py::test_errors_average_to_nabla_b",
@@ -132,7 +132,7 @@ EQUATIONS = [
         "∂C/∂w^l_jk = a^{l−1}_k δ^l_j,  i.e.  ∂C/∂W^l = δ^l (a^{l−1})ᵀ,  or  ∂C/∂w = a_in δ_out",
         [
             ("nablanet.backprop:backward", "# BP4"),
-            ("nablanet.experiments.saturation:_binned", "np.abs(a_in) * size"),
+            ("nablanet.teaching.experiments.saturation:_binned", "np.abs(a_in) * size"),
         ],
         [
             "tests/test_backprop.py::test_backprop_matches_central_differences",
@@ -145,7 +145,7 @@ EQUATIONS = [
         "(46)",
         "The numerical gradient",
         "∂C/∂w_j ≈ (C(w + ε e_j) − C(w)) / ε",
-        [("nablanet.gradcheck:_difference", "# (46)"), ("nablanet.gradcheck:gradcheck", "def gradcheck")],
+        [("nablanet.teaching.gradcheck:_difference", "# (46)"), ("nablanet.teaching.gradcheck:gradcheck", "def gradcheck")],
         [
             "tests/test_gradcheck.py::test_numerical_gradient_matches_eq_46_by_hand",
             "tests/test_gradcheck.py::test_cost_evaluations_are_counted",
@@ -245,7 +245,7 @@ def render() -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    from nablanet.files import atomic_write
+    from nablanet.io.model import atomic_write
 
     atomic_write(path, text)
 

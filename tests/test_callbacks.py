@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import nablanet as nn
-from nablanet.callbacks import EarlyStopping, HalveOnPlateau, InverseScaling, StepDecay
+from nablanet.training.callbacks import EarlyStopping, HalveOnPlateau, InverseScaling, StepDecay
 from nablanet.train import Run
 
 

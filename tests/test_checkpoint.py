@@ -12,7 +12,7 @@ from threadpoolctl import threadpool_limits
 
 import nablanet
 from nablanet import Adam, ModelFileError, Momentum, Network
-from nablanet.checkpoint import Checkpoint, load_run, previous_path, read_checkpoint
+from nablanet.training.checkpoint import Checkpoint, load_run, previous_path, read_checkpoint
 from nablanet.train import Callback
 
 RNG = np.random.default_rng(0)
@@ -238,7 +238,7 @@ def test_resume_with_any_bit_generator(tmp_path, bit_generator):
 def _edit_run_state(path, edit, reseal=True):
     """Rewrite a checkpoint's run state as a valid zip, with a matching SHA-256 (a deliberate
     edit), so that what is tested is the run state's own validation."""
-    from nablanet.files import payload_digest, read_container
+    from nablanet.io.model import payload_digest, read_container
 
     _, arrays = read_container(path)
     with zipfile.ZipFile(path) as zf:

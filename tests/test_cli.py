@@ -155,8 +155,8 @@ def test_checkpoint_and_resume_match_an_uninterrupted_run(tmp_path, capsys):
             capsys, "train", "--resume", tmp_path / "c.npz", "--epochs", "5", "-o", tmp_path / "b.npz"
         )
     assert code == 0
-    a, meta = nablanet.files.load_model(tmp_path / "straight.npz")
-    b, meta_b = nablanet.files.load_model(tmp_path / "b.npz")
+    a, meta = nablanet.io.model.load_model(tmp_path / "straight.npz")
+    b, meta_b = nablanet.io.model.load_model(tmp_path / "b.npz")
     assert all(np.array_equal(p, q) for p, q in zip(a.params, b.params))
     assert meta["history"]["cost"] == meta_b["history"]["cost"] and len(meta_b["history"]["cost"]) == 5
     code, _, err = run(capsys, "train", "--resume", tmp_path / "c.npz", "--eta", "0.5")
@@ -190,7 +190,7 @@ def test_ctrl_c_writes_a_checkpoint_prints_how_to_resume_and_exits_130(tmp_path)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert f"resume with: nablanet train --resume {ckpt}" in err
-    header = nablanet.files.read_header(ckpt)
+    header = nablanet.io.model.read_header(ckpt)
     assert header["kind"] == "checkpoint" and header["run"]["epoch"] >= 1
     assert header["hyperparameters"]["epochs"] == 100000
 
@@ -217,7 +217,7 @@ def test_eta_decay_is_recorded_in_the_history(tmp_path, capsys):
     code, _, _ = run(
         capsys, "train", "--epochs", "3", "--eta-decay", "1", "--quiet", "-o", tmp_path / "m.npz"
     )
-    _, meta = nablanet.files.load_model(tmp_path / "m.npz")
+    _, meta = nablanet.io.model.load_model(tmp_path / "m.npz")
     assert code == 0 and meta["history"]["eta"] == [0.1, 0.05, 0.1 / 3]
     assert meta["hyperparameters"]["eta_decay"] == 1.0
     assert len(meta["history"]["accuracy"]) == 3  # training accuracy, for the plots

@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from nablanet import experiments
-from nablanet.experiments import costs, paths, saturation, speed, vanishing
-from nablanet.experiments._common import jsonable, load_data
+from nablanet.teaching import experiments
+from nablanet.teaching.experiments import costs, paths, saturation, speed, vanishing
+from nablanet.teaching.experiments._common import jsonable, load_data
 
 
 @pytest.fixture(scope="module")

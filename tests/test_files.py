@@ -13,7 +13,7 @@ import nablanet
 from nablanet import History, ModelFileError, Network
 from nablanet.activations import LeakyReLU
 from nablanet.costs import Quadratic
-from nablanet.files import load_model, payload_digest, read_header, read_npz, save
+from nablanet.io.model import load_model, payload_digest, read_header, read_npz, save
 
 from .helpers import mutations
 
@@ -181,7 +181,7 @@ def test_object_arrays_are_never_unpickled(tmp_path):
 
 
 def test_header_size_cap(tmp_path, monkeypatch):
-    import nablanet.files as files
+    import nablanet.io.model as files
 
     small_net().save(tmp_path / "m.npz", history=History(cost=[1.0] * 500))
     monkeypatch.setattr(files, "MAX_HEADER_BYTES", 1000)
@@ -239,7 +239,7 @@ def test_a_loaded_network_trains_and_the_file_is_not_private(tmp_path):
 
 
 def test_a_compressed_member_that_unpacks_past_the_cap_is_refused(tmp_path):
-    from nablanet.files import read_container
+    from nablanet.io.model import read_container
 
     net = Network([200, 200, 2], seed=0)
     path = tmp_path / "m.npz"

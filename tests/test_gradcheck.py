@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from nablanet import Network
-from nablanet.gradcheck import default_eps, gradcheck, numerical_gradient, tolerances
+from nablanet.teaching.gradcheck import default_eps, gradcheck, numerical_gradient, tolerances
 
 
 def data(net, m=6, seed=0):
@@ -57,7 +57,7 @@ def test_a_wrong_gradient_fails():
 def test_a_transposed_weight_gradient_fails():
     net = Network([3, 3, 2], dtype="float64", seed=0)
     X, y = data(net)
-    import nablanet.gradcheck as gc
+    import nablanet.teaching.gradcheck as gc
 
     real = gc.backprop
 

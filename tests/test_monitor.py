@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import nablanet as nn
-from nablanet.monitor import Monitor, summary
+from nablanet.training.monitor import Monitor, summary
 
 from .helpers import numerical_gradient
 

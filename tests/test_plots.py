@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import nablanet as nn
-from nablanet import plots
+from nablanet.viz import plots
 
 pytest.importorskip("matplotlib")
 

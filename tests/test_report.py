@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 import nablanet as nn
-from nablanet import datasets, files
+from nablanet import datasets
+from nablanet.io import model as files
 from nablanet.cli import main
-from nablanet.report import SECTIONS, check_report_path, render_report, write_report
+from nablanet.viz.report import SECTIONS, check_report_path, render_report, write_report
 
 pytest.importorskip("matplotlib")
 

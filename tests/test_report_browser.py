@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from nablanet.report import SECTIONS, write_report
+from nablanet.viz.report import SECTIONS, write_report
 
 from .test_report import digits_report_file  # noqa: F401  (a session fixture, shared)
 

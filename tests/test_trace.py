@@ -5,7 +5,7 @@ import pytest
 
 from nablanet import Network
 from nablanet.backprop import backprop
-from nablanet.trace import errors, explain, render, trace
+from nablanet.teaching.trace import errors, explain, render, trace
 
 # Worked by hand (a calculator for σ). W^1 = [[0.1, −0.2], [0.4, 0.3]], b^1 = [0, 0.1],
 # W^2 = [[0.5, −0.5]], b^2 = [0.2], x = [1, 0.5], y = 1, quadratic cost C = ½(a − y)².

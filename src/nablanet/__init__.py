@@ -4,19 +4,18 @@ Open ``nablanet/backprop.py`` first: the four equations BP1–BP4, for a whole
 mini-batch at once, with the per-example teaching path beside them.
 
 The teaching instruments live in their own modules, named for what they do:
-``nablanet.gradcheck.gradcheck``, ``nablanet.trace.trace`` and
-``nablanet.experiments``.
+``nablanet.teaching.gradcheck.gradcheck``, ``nablanet.teaching.trace.trace`` and
+``nablanet.teaching.experiments``.
 """
 
+from ._version import __version__
 from .backprop import backprop, backprop_reference, backprop_single
-from .callbacks import EarlyStopping, HalveOnPlateau
-from .datasets import DatasetError
-from .files import ModelFileError, load
+from .errors import DatasetError, DivergenceError, ModelFileError
+from .io.model import load
 from .network import Evaluation, Network
 from .optimizers import SGD, Adam, Momentum
-from .train import Callback, DivergenceError, History, fit
-
-__version__ = "0.1.0"
+from .train import Callback, History, fit
+from .training.callbacks import EarlyStopping, HalveOnPlateau
 
 __all__ = [
     "Network",

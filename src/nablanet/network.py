@@ -298,7 +298,7 @@ class Network:
         return fit(self, X, y, **kwargs)
 
     def save(self, path, **kwargs: Any):
-        """Write this network to a model file; see ``nablanet.files.save``."""
+        """Write this network to a model file; see ``nablanet.io.model.save``."""
         from .files import save
 
         return save(self, path, **kwargs)

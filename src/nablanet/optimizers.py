@@ -35,12 +35,9 @@ import math
 import numpy as np
 
 from .blas import vdot
+from .errors import NonFiniteUpdate
 
 __all__ = ["Optimizer", "SGD", "Momentum", "Adam", "NonFiniteUpdate", "prescale", "get", "names"]
-
-
-class NonFiniteUpdate(FloatingPointError):
-    """An update Δw was NaN or inf; the parameters were left unchanged."""
 
 
 class Optimizer:

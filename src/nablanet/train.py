@@ -23,13 +23,10 @@ import numpy as np
 from .backprop import Workspace, backward, forward
 from .batches import batches
 from .network import Network, as_rng
-from .optimizers import SGD, NonFiniteUpdate, Optimizer, prescale
+from .errors import DivergenceError, NonFiniteUpdate
+from .optimizers import SGD, Optimizer, prescale
 
 __all__ = ["fit", "train", "train_step", "History", "Run", "Callback", "DivergenceError"]
-
-
-class DivergenceError(FloatingPointError):
-    """Training produced NaN or inf; the weights are left as they were before that step."""
 
 
 @dataclass
@@ -207,7 +204,7 @@ def fit(
     sample_weight : array, shape (n,), optional
         Non-negative weight of each training example in the cost.
     monitor : bool
-        Record per-layer health each epoch in ``History.layers`` (``nablanet.monitor``).
+        Record per-layer health each epoch in ``History.layers`` (``nablanet.training.monitor``).
     checkpoint : path, optional
         Write a checkpoint there every ``checkpoint_every`` mini-batches (default:
         at the end of every epoch), and on interruption.

@@ -197,8 +197,8 @@ def _register_experiment(subparsers) -> None:
 
 
 def _run_experiment(args) -> int:
-    from nablanet import experiments
-    from nablanet.experiments._common import check_plot_path, jsonable
+    from nablanet.teaching import experiments
+    from nablanet.teaching.experiments._common import check_plot_path, jsonable
 
     module = experiments.get(args.experiment)
     if args.plot:
@@ -261,7 +261,7 @@ def _register_gradcheck(subparsers) -> None:
 
 def _run_gradcheck(args) -> int:
     from nablanet import Network
-    from nablanet.gradcheck import gradcheck
+    from nablanet.teaching.gradcheck import gradcheck
 
     if len(args.layers) < 2:
         raise ValueError(f"--layers needs at least an input and an output size, got {args.layers}")
@@ -292,7 +292,7 @@ def _run_gradcheck(args) -> int:
 
 
 def _print_table(result) -> None:
-    from nablanet.gradcheck import format_table
+    from nablanet.teaching.gradcheck import format_table
 
     try:
         from rich.console import Console
@@ -364,7 +364,7 @@ def tiny_network(sizes, activation="sigmoid", output=None, cost="quadratic", see
 
 
 def _run_trace(args) -> int:
-    from nablanet.trace import explain, render, trace
+    from nablanet.teaching.trace import explain, render, trace
 
     if len(args.layers) < 2:
         raise ValueError(f"--layers needs at least an input and an output size, got {args.layers}")

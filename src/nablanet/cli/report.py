@@ -78,14 +78,14 @@ def _shape(text: str) -> tuple[int, ...]:
 
 def load_source(path: str) -> tuple[Any, Any, dict]:
     """The network, its History and its hyperparameters, from a model or checkpoint file."""
-    from nablanet import files
-    from nablanet.report import history_from_dict
+    from nablanet.io import model
+    from nablanet.viz.report import history_from_dict
 
     if not Path(path).is_file():
         raise FileNotFoundError(f"{path}: no such file")
     kind = files.read_header(path).get("kind")
     if kind == "checkpoint":
-        from nablanet.checkpoint import load_run, read_checkpoint
+        from nablanet.training.checkpoint import load_run, read_checkpoint
 
         header = read_checkpoint(path)[0]
         net, history = load_run(path).net, history_from_dict(header.get("history") or {})
@@ -136,7 +136,7 @@ def load_test_data(args, net, hyper: dict, required: bool):
 
 
 def cmd_plot(args) -> int:
-    from nablanet import plots
+    from nablanet.viz import plots
 
     out = Path(args.output)
     if out.suffix.lower().lstrip(".") not in plots.FORMATS:
@@ -151,7 +151,7 @@ def cmd_plot(args) -> int:
 
 
 def _draw(args, net, history, data):
-    from nablanet import plots
+    from nablanet.viz import plots
 
     what = args.what
     if what in ("curves", "layers", "saturation"):
@@ -174,7 +174,7 @@ def _draw(args, net, history, data):
 
 
 def cmd_report(args) -> int:
-    from nablanet.report import check_report_path, write_report
+    from nablanet.viz.report import check_report_path, write_report
 
     out = check_report_path(args.output)
     net, history, hyper = load_source(args.source)

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from nablanet.files import atomic_write
+from nablanet.io.atomic import atomic_write
 from nablanet.train import Callback
 
 from ._args import fraction, hidden_sizes, nonnegative_float, positive_float, positive_int
@@ -111,7 +111,7 @@ def _settings(args) -> tuple[dict, Any]:
     given = {k: getattr(args, k) for k in DEFAULTS if getattr(args, k) is not None}
     settings, resume_header = dict(DEFAULTS), None
     if args.resume:
-        from nablanet.checkpoint import read_checkpoint
+        from nablanet.training.checkpoint import read_checkpoint
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -148,7 +148,7 @@ def _check_paths(args) -> None:
             flag = "--" + option.replace("_", "-")
             raise FileNotFoundError(f"{flag} {path}: the folder {Path(path).parent} does not exist")
     if args.report:
-        from nablanet.report import check_report_path
+        from nablanet.viz.report import check_report_path
 
         check_report_path(args.report)
 
@@ -215,7 +215,7 @@ def cmd_train(args) -> int:
     show = _display(args, X_train, settings["batch_size"])
     callbacks = [_TrainAccuracy(X_train, y_train), *([show] if show else [])]
     if settings["eta_decay"]:
-        from nablanet.callbacks import InverseScaling
+        from nablanet.training.callbacks import InverseScaling
 
         callbacks.append(InverseScaling(decay=settings["eta_decay"], eta0=settings["eta"]))
     start = time.perf_counter()
@@ -242,7 +242,7 @@ def cmd_train(args) -> int:
 
 def _network(settings: dict, resume_header: dict | None, data, source):
     """A new network for the data, or the resumed run's (weights filled in by fit)."""
-    from nablanet.files import network_from_spec
+    from nablanet.io.model import network_from_spec
 
     if resume_header is not None:
         net = network_from_spec(resume_header["network"], source)
@@ -258,7 +258,7 @@ def _network(settings: dict, resume_header: dict | None, data, source):
 
 def _checkpoint(args, settings: dict):
     """Periodic checkpoints with --checkpoint (or --resume); otherwise only on Ctrl-C."""
-    from nablanet.checkpoint import Checkpoint
+    from nablanet.training.checkpoint import Checkpoint
 
     path = args.checkpoint or args.resume
     return Checkpoint(path or INTERRUPT_CHECKPOINT, args.checkpoint_every, path is not None, settings)
@@ -292,7 +292,7 @@ def _finish(args, settings: dict, net, history, data, seconds: float) -> None:
         hyper = {**settings, "dataset": data.summary(), "input_scaling": scaling}
         net.save(args.output_model, history=history, hyperparameters=hyper)
     if args.report:
-        from nablanet.report import write_report
+        from nablanet.viz.report import write_report
 
         write_report(
             args.report,
@@ -496,7 +496,7 @@ def _register_evaluate(subparsers) -> None:
 
 
 def cmd_evaluate(args) -> int:
-    from nablanet.files import load_model
+    from nablanet.io.model import load_model
 
     net, header = load_model(args.model)
     trained = header.get("hyperparameters") or {}
@@ -563,7 +563,7 @@ def read_inputs(path: str) -> np.ndarray:
 
 def cmd_predict(args) -> int:
     from nablanet.datasets.base import apply_scaling
-    from nablanet.files import load_model
+    from nablanet.io.model import load_model
 
     net, header = load_model(args.model)
     X = read_inputs(args.input)
@@ -599,7 +599,7 @@ def _register_info(subparsers) -> None:
 
 
 def cmd_info(args) -> int:
-    from nablanet.files import read_header
+    from nablanet.io.model import read_header
 
     header = read_header(args.model)
     if args.json:

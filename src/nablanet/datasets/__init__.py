@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .base import MAX_BYTES, Dataset, DatasetError, one_hot, scale, train_validation_split
+from .nielsen import load_pickled_mnist
 from .idx import load_idx, load_idx_set, read_idx
 from .tables import load_csv, load_npz
 
@@ -105,8 +106,6 @@ def load(
         ".npz": lambda: load_npz(path, standardize=standardize),
     }
     if path.name.endswith((".pkl.gz", ".pkl")):
-        from .nielsen import load_pickled_mnist
-
         data = load_pickled_mnist(path)
         return scale(data, True) if standardize else data
     if path.suffix.lower() in loaders:

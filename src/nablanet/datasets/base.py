@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import DatasetError
+
 __all__ = [
     "Dataset",
     "DatasetError",
@@ -20,10 +22,6 @@ __all__ = [
 ]
 
 MAX_BYTES = 1 << 30  # decompressed-size cap: 1 GiB, well above EMNIST's largest file
-
-
-class DatasetError(ValueError):
-    """A dataset file is missing, truncated, corrupt or not what it claims to be."""
 
 
 @dataclass

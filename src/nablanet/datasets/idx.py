@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io.atomic import atomic_open
 from .base import MAX_BYTES, Dataset, DatasetError, read_capped
 
 __all__ = ["read_idx", "load_idx", "load_idx_set", "cache_dir", "SYSTEM_DIR"]
@@ -140,7 +141,6 @@ def _download(url: str, dest: Path, sha256: str, progress: bool) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     import urllib.request  # here, not at the top: it pulls in http and email
 
-    from ..files import atomic_open
 
     digest, done = hashlib.sha256(), 0
     # Raising inside the block (too big, wrong hash, Ctrl-C) leaves nothing at dest.

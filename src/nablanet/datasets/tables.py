@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import ModelFileError
+from ..io.npz import read_npz
 from .base import MAX_BYTES, Dataset, DatasetError, read_capped, scale, train_validation_split
 
 __all__ = ["load_csv", "load_npz", "read_numeric_csv"]
@@ -148,7 +150,6 @@ def load_npz(
     max_bytes: int = MAX_BYTES,
 ) -> Dataset:
     """An .npz with X_train, y_train, X_test, y_test (or X and y, split here); no pickles."""
-    from ..files import ModelFileError, read_npz
 
     path = Path(path)
     try:

@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from .activations import Softmax
-from .backprop import backward, forward
-from .costs import CategoricalCrossEntropy
-from .network import Network
+from ..activations import Softmax
+from ..backprop import backward, forward
+from ..costs import CategoricalCrossEntropy
+from ..network import Network
 
 __all__ = ["trace", "Trace", "Step", "errors", "render", "explain"]
 
@@ -308,7 +308,7 @@ class _Explainer:
 
 
 def _grad_text(net: Network) -> str:
-    from .costs import BinaryCrossEntropy, Quadratic
+    from ..costs import BinaryCrossEntropy, Quadratic
 
     if isinstance(net.cost, Quadratic):
         return "a_j − y_j" if net.cost.half else "2(a_j − y_j)"

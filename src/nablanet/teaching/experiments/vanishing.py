@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..backprop import backprop
-from ..initializers import he
-from ..network import Network, as_rng
-from ..train import Callback, fit
+from ...backprop import backprop
+from ...initializers import he
+from ...network import Network, as_rng
+from ...train import Callback, fit
 from ._common import Data, figure, load_data, save_png, sizes_for
 
 __all__ = ["Series", "VanishingResult", "run", "plot", "summary", "DEPTHS"]

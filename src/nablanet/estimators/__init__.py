@@ -31,10 +31,13 @@ from sklearn.utils import check_array, check_consistent_length, check_random_sta
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from . import activations, costs, initializers, optimizers
-from .network import Network
-from .train import Callback, DivergenceError, Run
-from .train import fit as train_fit
+from .. import activations
+from .. import costs
+from .. import initializers
+from .. import optimizers
+from ..network import Network
+from ..train import Callback, DivergenceError, Run
+from ..train import fit as train_fit
 
 __all__ = ["NablaClassifier", "NablaRegressor"]
 
@@ -295,7 +298,7 @@ class _BaseNabla(BaseEstimator):
         that predicts exactly as this one, and whose ``partial_fit`` or warm
         ``fit`` starts a new optimizer from these weights.
         """
-        from .files import save
+        from ..io.model import save
 
         check_is_fitted(self, "network_")
         params = self.get_params()
@@ -319,8 +322,8 @@ class _BaseNabla(BaseEstimator):
     @classmethod
     def load(cls, path):
         """A fitted estimator from a file written by ``save``; see ``save``."""
-        from .files import load_model
-        from .train import History
+        from ..io.model import load_model
+        from ..train import History
 
         net, header = load_model(path)
         state = (header.get("hyperparameters") or {}).get("estimator")
@@ -519,7 +522,7 @@ class NablaClassifier(ClassifierMixin, _BaseNabla):
     dtype : {"float32", "float64"}, default="float32"
         The network's floating-point type; float32 trained 1.6–2× faster in the benchmark.
     monitor : bool, default=False
-        Record per-layer health each epoch in ``history_.layers`` (``nablanet.monitor``).
+        Record per-layer health each epoch in ``history_.layers`` (``nablanet.training.monitor``).
 
     Attributes
     ----------

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..network import as_rng
+from ...network import as_rng
 
 DATASETS = ("auto", "fashion-mnist", "digits", "mnist")
 
@@ -31,7 +31,7 @@ def load_data(dataset: str = "auto", n_train: int | None = None, seed: int | Non
 
     Nothing is downloaded: ``"auto"`` falls back to digits rather than fetch a file.
     """
-    from .. import datasets
+    from ... import datasets
 
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
@@ -81,15 +81,15 @@ def jsonable(obj: Any) -> Any:
 
 
 def figure(n_panels: int, ncols: int = 2, panel: tuple[float, float] = (5.0, 3.6)):
-    """``nablanet.plots.figure`` with the experiments' larger panels."""
-    from ..plots import figure as make
+    """``nablanet.viz.plots.figure`` with the experiments' larger panels."""
+    from ...viz.plots import figure as make
 
     return make(n_panels, ncols, panel)
 
 
 def save_png(fig, path: str | os.PathLike) -> Path:
-    """Write the figure atomically (``nablanet.plots.save``); PNG, or SVG for a .svg name."""
-    from ..plots import save
+    """Write the figure atomically (``nablanet.viz.plots.save``); PNG, or SVG for a .svg name."""
+    from ...viz.plots import save
 
     return save(fig, path)
 

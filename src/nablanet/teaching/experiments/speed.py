@@ -22,9 +22,9 @@ from __future__ import annotations
 import timeit
 from dataclasses import dataclass
 
-from ..backprop import backprop, forward
+from ...backprop import backprop, forward
 from ..gradcheck import gradcheck
-from ..network import Network
+from ...network import Network
 from ._common import figure, load_data, save_png, sizes_for
 
 __all__ = ["SpeedResult", "run", "plot", "summary"]

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..activations import Softmax
-from ..backprop import backprop
-from ..network import Network, as_rng
+from ...activations import Softmax
+from ...backprop import backprop
+from ...network import Network, as_rng
 from ._common import figure, save_png
 
 __all__ = ["Path", "PathsResult", "run", "plot", "summary"]

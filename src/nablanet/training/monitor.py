@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from . import activations
-from .backprop import backward, forward
-from .train import Callback, Run
+from .. import activations
+from ..backprop import backward, forward
+from ..train import Callback, Run
 
 __all__ = ["Monitor", "PERCENTILES", "summary"]
 

@@ -37,8 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from .backprop import backprop, forward
-from .network import Network, as_rng
+from ..backprop import backprop, forward
+from ..network import Network, as_rng
 
 __all__ = ["gradcheck", "GradCheck", "ParamCheck", "default_eps", "tolerances"]
 
@@ -293,7 +293,7 @@ def _compare(l, param, shape, g_bp, g_num, floor, tol_norm, tol_max) -> ParamChe
 
 def _kink_notes(net: Network, x: np.ndarray, eps: float) -> list[str]:
     """Warn where a ReLU-like unit's z^l is so near 0 that a nudge of ε may cross the kink."""
-    from .activations import LeakyReLU, ReLU
+    from ..activations import LeakyReLU, ReLU
 
     notes = []
     z, a = forward(net, x)

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..backprop import backprop, forward
-from ..network import Network
-from ..train import Callback, fit
+from ...backprop import backprop, forward
+from ...network import Network
+from ...train import Callback, fit
 from ._common import figure, save_png
 
 __all__ = ["Curve", "CostsResult", "run", "plot", "summary"]

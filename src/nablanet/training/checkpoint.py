@@ -23,20 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from . import optimizers
-from .files import (
-    FORMAT,
-    FORMAT_VERSION,
-    ModelFileError,
-    check_weights,
-    network_from_spec,
-    network_spec,
-    read_container,
-    weight_arrays,
-    write_container,
-)
-from .network import Network
-from .train import Callback, History, Run, train
+from .. import optimizers
+from ..errors import ModelFileError
+from ..io.container import FORMAT, FORMAT_VERSION, read_container, write_container
+from ..io.model import check_weights, network_from_spec, network_spec, weight_arrays
+from ..network import Network
+from ..train import Callback, History, Run, train
 
 __all__ = ["Checkpoint", "load_run", "previous_path", "read_checkpoint"]
 
@@ -159,7 +151,7 @@ def _inside_train(frame) -> bool:
 
 
 def _checkpoint_contents(run: Run, config: dict) -> tuple[dict, dict[str, np.ndarray]]:
-    from . import __version__
+    from .._version import __version__
 
     opt_state = run.optimizer.state_dict()
     slots = {k: v for k, v in opt_state.items() if isinstance(v, list)}

@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .files import atomic_write
+from ..io.atomic import atomic_write
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from .network import Network
-    from .train import History
+    from ..network import Network
+    from ..train import History
 
 __all__ = [
     "curves",

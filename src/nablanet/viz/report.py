@@ -1,7 +1,7 @@
 """A training report: ONE self-contained HTML file, readable offline on a laptop or a phone.
 
 ``write_report(path, net=..., history=..., config=...)`` writes the run's
-configuration, dataset, final metrics, every plot in ``nablanet.plots`` that
+configuration, dataset, final metrics, every plot in ``nablanet.viz.plots`` that
 applies, and the per-layer health table. Images are inline (``data:`` URLs),
 the CSS is inline, and there is no script, font or link to fetch: the file makes
 no network request. Sections whose data the run did not record say "not
@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from . import plots
-from .files import atomic_write
-from .network import Network
-from .train import History
+from ..io.atomic import atomic_write
+from ..network import Network
+from ..train import History
 
 __all__ = ["write_report", "render_report", "check_report_path", "history_from_dict", "SECTIONS"]
 
@@ -170,7 +170,7 @@ def render_report(
     nav = " ".join(f'<a href="#{sid}">{html.escape(title)}</a>' for sid, title in SECTIONS)
     name = ctx.config.get("name") or getattr(dataset, "name", None) or "training run"
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    from . import __version__
+    from .._version import __version__
 
     return f"""<!DOCTYPE html>
 <html lang="en">

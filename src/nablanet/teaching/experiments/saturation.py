@@ -24,11 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..activations import ReLU, Sigmoid
-from ..backprop import forward
-from ..network import Network, as_rng
+from ...activations import ReLU, Sigmoid
+from ...backprop import forward
+from ...network import Network, as_rng
 from ..trace import errors
-from ..train import Callback, fit
+from ...train import Callback, fit
 from ._common import figure, load_data, save_png, sizes_for
 
 __all__ = ["LayerStats", "Snapshot", "Training", "SaturationResult", "run", "plot", "summary"]

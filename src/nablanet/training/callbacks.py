@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .train import Callback, Run
+from ..train import Callback, Run
 
 __all__ = ["EarlyStopping", "HalveOnPlateau", "StepDecay", "InverseScaling"]
 

@@ -1,0 +1,1 @@
+"""The teaching instruments: gradient checks, the step-by-step trace, the chapter's experiments."""

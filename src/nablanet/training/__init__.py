@@ -1,0 +1,1 @@
+"""Plugins of the training loop: callbacks, the per-layer monitor, checkpoints."""

@@ -1,0 +1,1 @@
+"""Pictures of training: matplotlib figures and the self-contained HTML report."""
