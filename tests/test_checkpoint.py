@@ -86,10 +86,11 @@ def test_resume_from_periodic_checkpoint_every_n_batches(tmp_path):
     nablanet.fit(
         net, X, Y, optimizer=Momentum(0.2), checkpoint=ckpt, checkpoint_every=3, callbacks=[Snapshot()], **RUN
     )
-    ckpt.write_bytes(saves[0])
-    assert read_checkpoint(ckpt)[0]["run"]["batch"] == 6
+    old = tmp_path / "old.npz"  # not over run.npz: its .prev is newer, and resume takes the newest
+    old.write_bytes(saves[0])
+    assert read_checkpoint(old)[0]["run"]["batch"] == 6
     resumed = make_net()
-    nablanet.fit(resumed, X, Y, resume=ckpt, **RUN)
+    nablanet.fit(resumed, X, Y, resume=old, **RUN)
     assert_same(resumed, reference)
 
 
@@ -204,21 +205,39 @@ def test_interrupt_only_checkpoint_writes_nothing_until_ctrl_c(tmp_path):
     assert ckpt.interrupted and ckpt.saves == 1 and (tmp_path / "c.npz").exists()
 
 
-def test_ctrl_c_after_training_raised_is_an_ordinary_interrupt(tmp_path):
+def test_the_ctrl_c_handler_is_restored_when_training_raises(tmp_path):
     handler = signal.getsignal(signal.SIGINT)
 
     class Fail(Callback):
         def on_batch_end(self, run, cost):
             raise RuntimeError("boom")
 
+    ckpt = tmp_path / "c.npz"
     with pytest.raises(RuntimeError, match="boom"):
-        nablanet.fit(make_net(), X, Y, checkpoint=tmp_path / "c.npz", callbacks=[Fail()], **RUN)
-    assert signal.getsignal(signal.SIGINT) is not handler  # train() did not call on_train_end
-    with pytest.raises(KeyboardInterrupt):
+        nablanet.fit(make_net(), X, Y, checkpoint=ckpt, checkpoint_every=2, callbacks=[Fail()], **RUN)
+    assert signal.getsignal(signal.SIGINT) is handler
+    assert not ckpt.exists()  # a failing run writes nothing more
+    with pytest.raises(KeyboardInterrupt):  # and Ctrl-C is an ordinary interrupt again
         os.kill(os.getpid(), signal.SIGINT)
         for _ in range(100):  # the handler runs at the next bytecode boundary
             time.sleep(0.01)
+
+
+def test_a_second_ctrl_c_stops_at_once_without_a_checkpoint(tmp_path):
+    handler = signal.getsignal(signal.SIGINT)
+
+    class TwoPresses(Callback):
+        def on_batch_end(self, run, cost):
+            if run.epoch == 1 and run.batch == 2:
+                for _ in range(2):
+                    os.kill(os.getpid(), signal.SIGINT)
+                    time.sleep(0.05)  # the handler runs at the next bytecode boundary
+
+    ckpt = Checkpoint(tmp_path / "c.npz", periodic=False)
+    with pytest.raises(KeyboardInterrupt):
+        nablanet.fit(make_net(), X, Y, callbacks=[TwoPresses(), ckpt], **RUN)
     assert signal.getsignal(signal.SIGINT) is handler
+    assert ckpt.interrupted and ckpt.saves == 0 and not (tmp_path / "c.npz").exists()
 
 
 @pytest.mark.parametrize("bit_generator", ["MT19937", "Philox", "SFC64", "PCG64DXSM"])
@@ -238,7 +257,7 @@ def test_resume_with_any_bit_generator(tmp_path, bit_generator):
 def _edit_run_state(path, edit, reseal=True):
     """Rewrite a checkpoint's run state as a valid zip, with a matching SHA-256 (a deliberate
     edit), so that what is tested is the run state's own validation."""
-    from nablanet.io.model import payload_digest, read_container
+    from nablanet.io.container import payload_digest, read_container
 
     _, arrays = read_container(path)
     with zipfile.ZipFile(path) as zf:
@@ -264,6 +283,20 @@ def _edit_run_state(path, edit, reseal=True):
         lambda r: r.pop("cost_sum"),
         lambda r: r["optimizer"]["state"].update(mu=1.0),  # out of range for momentum
         lambda r: r["optimizer"]["state"].update(updates=1),  # not a hyperparameter
+        # the checks fit makes of its arguments, made of the saved run state too
+        lambda r: r.update(lmbda=-50.0),
+        lambda r: r.update(lmbda=float("inf")),
+        lambda r: r.update(lmbda="0.1"),
+        lambda r: r.update(epochs=-1),
+        lambda r: r.update(epochs=True),
+        lambda r: r.update(batch_size=0),
+        lambda r: r["optimizer"]["state"].update(eta=-1.0),
+        lambda r: r["optimizer"]["state"].update(eta=float("nan")),
+        lambda r: r["optimizer"]["state"].update(t=-3),
+        lambda r: r.update(checkpoint_every=0),
+        lambda r: r.update(sequence=-1),
+        lambda r: r.update(epoch=9),  # past the run's 4 epochs
+        lambda r: r.update(cost_sum=float("inf")),
     ],
 )
 def test_a_run_state_that_does_not_rebuild_falls_back_to_previous(tmp_path, edit):

@@ -4,41 +4,68 @@
 carry on (the weights, the optimizer's state, the epoch, the position within the
 epoch, the random generator's state, the epoch's running cost, the history and
 the settings) to a model-format file, every ``every`` mini-batches or at the end
-of each epoch, and when you press Ctrl-C. The file before the latest is kept as
-``<path>.prev``, so a damaged latest checkpoint costs one interval, not the run.
+of each epoch, and when you press Ctrl-C.
 
-``load_run`` reads a checkpoint back into a ``Run``. Training that run gives the
-same weights, bit for bit, as if it had never stopped: the mid-epoch shuffle is
-replayed from the saved generator state, and every float is stored exactly.
+A save survives ``kill -9`` at any instant (docs/checkpoints.md):
+
+1. the new checkpoint is written whole under a fresh temp name and fsynced;
+2. if the current latest file is intact, it is kept as ``<path>.prev`` by a hard
+   link (the latest name is never without a file);
+3. one rename makes the new file the latest: the save is complete.
+
+Every file carries a sequence number, and ``load_run`` resumes from the newest
+intact one of the latest and ``.prev``. A damaged latest is never kept as
+``.prev``, so it cannot push out the only good copy.
+
+Training a run from ``load_run`` gives the same weights, bit for bit, as if it
+had never stopped: the mid-epoch shuffle is replayed from the saved generator
+state, and every float is stored exactly.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
 import os
 import signal
 import threading
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .. import optimizers
 from ..errors import ModelFileError
+from ..io.atomic import fit_name, keep_as, publish, publishing_with, remove_stale_temps, resolve_target
 from ..io.container import FORMAT, FORMAT_VERSION, read_container, write_container
 from ..io.model import check_weights, network_from_spec, network_spec, weight_arrays
 from ..network import Network
-from ..train import Callback, History, Run, train
+from ..train import Callback, History, Run
 
 __all__ = ["Checkpoint", "load_run", "previous_path", "read_checkpoint"]
 
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+_PER_EPOCH = ("cost", "accuracy", "val_cost", "val_accuracy", "seconds", "eta")  # one entry an epoch
 
 
 def previous_path(path: str | os.PathLike) -> Path:
-    """Where the checkpoint before the latest is kept: ``<path>.prev``."""
-    path = Path(path)
-    return path.with_name(path.name + ".prev")
+    """Where the checkpoint before the latest is kept: ``<path>.prev`` beside the file ``path`` names.
+
+    A name too long for ``.prev`` is shortened and given a hash of the full name.
+    """
+    latest = Path(os.path.realpath(path))
+    name = latest.name + ".prev"
+    if fit_name(name, 0, latest.parent) != name:
+        digest = hashlib.sha256(os.fsencode(latest.name)).hexdigest()[:8]
+        name = f"{fit_name(latest.name, 14, latest.parent)}~{digest}.prev"
+    return latest.with_name(name)
+
+
+def _check_every(every: Any) -> int | None:
+    if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
+        raise ValueError(f"checkpoint every must be a positive number of mini-batches, got {every!r}")
+    return every
 
 
 class Checkpoint(Callback):
@@ -47,9 +74,11 @@ class Checkpoint(Callback):
     Parameters
     ----------
     path : path
-        The checkpoint file; the one before it is kept as ``<path>.prev``.
+        The checkpoint file; the one before it is kept as ``<path>.prev``. A
+        symlink is written through: the file it points to is replaced.
     every : int, optional
-        Also save after every ``every``-th mini-batch of an epoch.
+        Also save after every ``every``-th mini-batch of an epoch. Without it, a
+        resumed run keeps the ``every`` it was saved with.
     periodic : bool
         False: save only when interrupted (the CLI's default without --checkpoint).
     config : dict, optional
@@ -67,16 +96,21 @@ class Checkpoint(Callback):
         periodic: bool = True,
         config: dict | None = None,
     ):
-        if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
-            raise ValueError(f"checkpoint every must be a positive number of mini-batches, got {every!r}")
+        self.every = _check_every(every)
         self.path = Path(path)
-        if not self.path.parent.is_dir():
-            raise FileNotFoundError(
-                f"cannot write checkpoints to {self.path}: {self.path.parent} does not exist"
-            )
-        self.every, self.periodic, self.config = every, periodic, dict(config or {})
+        try:
+            self._latest = resolve_target(self.path)
+        except OSError as e:
+            raise type(e)(e.errno, f"cannot write checkpoints: {e.strerror}", e.filename) from None
+        self._prev = previous_path(self._latest)
+        if not os.access(self._latest.parent, os.W_OK | os.X_OK):
+            raise PermissionError(f"cannot write checkpoints to {self.path}: the folder is not writable")
+        self.periodic, self.config = periodic, dict(config or {})
         self.interrupted = False
         self.saves = 0
+        self._every: int | None = every
+        self._sequence: int | None = None  # of the newest intact file, once looked at
+        self._known: dict[tuple, int | None] = {}  # file identity → its sequence (None: not intact)
         self._previous_handler: Any = None
 
     # -- Ctrl-C ----------------------------------------------------------------------------
@@ -84,29 +118,24 @@ class Checkpoint(Callback):
     def on_train_begin(self, run: Run) -> None:
         self.interrupted = False
         self._run = run
+        self._every = self.every if self.every is not None else getattr(run, "checkpoint_every", None)
+        run.checkpoint_every = self._every
+        remove_stale_temps(self._latest)
         if threading.current_thread() is threading.main_thread():
             self._previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
 
     def _on_sigint(self, signum, frame) -> None:
-        if not _inside_train(frame):  # training ended by an exception: step aside
-            previous = self._restore_handler()
-            if callable(previous):
-                return previous(signum, frame)
-            raise KeyboardInterrupt
         if self.interrupted:  # the second Ctrl-C: stop now, without a checkpoint
             raise KeyboardInterrupt
         self.interrupted = True
         self._run.stop = True
 
-    def _restore_handler(self):
-        previous = self._previous_handler
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
-            self._previous_handler = None
-        return previous
-
     def on_train_end(self, run: Run) -> None:
-        self._restore_handler()
+        if self._previous_handler is not None:
+            signal.signal(signal.SIGINT, self._previous_handler)
+            self._previous_handler = None
+        if getattr(run, "error", None) is not None:  # training is failing: leave the last save be
+            return
         if self.interrupted:
             self.save(run)
             raise KeyboardInterrupt(f"training interrupted; checkpoint written to {self.path}")
@@ -116,7 +145,7 @@ class Checkpoint(Callback):
     # -- periodic saves ----------------------------------------------------------------------
 
     def on_batch_end(self, run: Run, cost: float) -> None:
-        if self.periodic and self.every and run.batch % self.every == 0 and not run.stop:
+        if self.periodic and self._every and run.batch % self._every == 0 and not run.stop:
             self.save(run)
 
     def on_epoch_end(self, run: Run) -> None:
@@ -124,14 +153,48 @@ class Checkpoint(Callback):
             self.save(run)
 
     def save(self, run: Run) -> None:
-        """Write the run now; the file it replaces becomes ``<path>.prev``."""
-        header, arrays = _checkpoint_contents(run, self.config)
-        tmp = self.path.with_name(f".{self.path.name}.new")
-        write_container(tmp, header, arrays)
-        if self.path.exists():
-            os.replace(self.path, previous_path(self.path))
-        os.replace(tmp, self.path)
+        """Write the run now; the intact file it replaces becomes ``<path>.prev``."""
+        if self._sequence is None:
+            found = [s for s in (self._intact(self._latest), self._intact(self._prev)) if s is not None]
+            self._sequence = max(found, default=0)
+        header, arrays = _checkpoint_contents(run, self.config, self._sequence + 1)
+        with publishing_with(self._publish):
+            write_container(self._latest, header, arrays)
+        self._sequence += 1
         self.saves += 1
+
+    def _publish(self, tmp: Path, target: Path) -> None:
+        """Steps 2 and 3 of a save: ``tmp`` holds the new checkpoint, whole and on disk."""
+        if target != self._latest:
+            return publish(tmp, target)
+        latest, prev = self._intact(self._latest), self._intact(self._prev)
+        if latest is not None and (prev is None or latest >= prev):
+            keep_as(self._latest, self._prev)
+        publish(tmp, self._latest)
+        self._known = {_identity(self._latest): self._sequence + 1}
+        if latest is not None:
+            self._known[_identity(self._prev)] = latest
+
+    def _intact(self, path: Path) -> int | None:
+        """The sequence number of the checkpoint at ``path``; None if it is missing or damaged.
+
+        A file this writer made or checked, unchanged since, is not read again.
+        """
+        try:
+            key = _identity(path)
+        except FileNotFoundError:
+            return None
+        if key not in self._known:
+            try:
+                self._known[key] = _read_checkpoint_file(path).sequence
+            except ModelFileError:
+                self._known[key] = None
+        return self._known[key]
+
+
+def _identity(path: Path) -> tuple:
+    st = os.stat(path)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def _plain(state):
@@ -141,16 +204,7 @@ def _plain(state):
     return state.tolist() if isinstance(state, np.ndarray) else state
 
 
-def _inside_train(frame) -> bool:
-    """Is ``nablanet.train.train`` on the stack? (It is not once training has raised.)"""
-    while frame is not None:
-        if frame.f_code is train.__code__:
-            return True
-        frame = frame.f_back
-    return False
-
-
-def _checkpoint_contents(run: Run, config: dict) -> tuple[dict, dict[str, np.ndarray]]:
+def _checkpoint_contents(run: Run, config: dict, sequence: int) -> tuple[dict, dict[str, np.ndarray]]:
     from .._version import __version__
 
     opt_state = run.optimizer.state_dict()
@@ -168,11 +222,13 @@ def _checkpoint_contents(run: Run, config: dict) -> tuple[dict, dict[str, np.nda
         "history": run.history.to_dict(),
         "hyperparameters": config,
         "run": {
+            "sequence": sequence,
             "epoch": run.epoch,
             "batch": run.batch,
             "epochs": run.epochs,
             "batch_size": run.batch_size,
             "lmbda": run.lmbda,
+            "checkpoint_every": getattr(run, "checkpoint_every", None),
             "cost_sum": run.cost_sum,
             "seconds": run.seconds,
             "rng_state": _plain(run.rng.bit_generator.state),
@@ -190,57 +246,91 @@ def _checkpoint_contents(run: Run, config: dict) -> tuple[dict, dict[str, np.nda
 # -- reading back ----------------------------------------------------------------------------
 
 
-def read_checkpoint(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray], Path]:
-    """The latest intact checkpoint: ``path``, or ``<path>.prev`` with a warning if ``path`` is bad.
+class _Saved(NamedTuple):
+    """One checked checkpoint file: what it holds, rebuilt."""
 
-    Returns the header, the arrays and the file they came from. "Intact" includes
-    a run state that rebuilds: a known optimizer whose arrays fit the network, a
-    known bit generator, whole numbers where they belong.
+    header: dict
+    arrays: dict
+    net: Network  # the saved architecture, weights not yet filled in
+    state: dict  # the Run's fields but net
+    sequence: int
+
+
+def read_checkpoint(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray], Path]:
+    """The newest intact checkpoint of ``path`` and ``<path>.prev``: header, arrays, and which file.
+
+    "Intact" includes a run state that passes the checks ``fit`` makes of its
+    arguments and rebuilds: a known optimizer with valid hyperparameters whose
+    arrays fit the network, a known bit generator, whole numbers where they belong.
+    Warns when the file used is ``.prev``.
     """
-    path = Path(path)
+    saved, source = _newest(path)
+    return saved.header, saved.arrays, source
+
+
+def _newest(path: str | os.PathLike) -> tuple[_Saved, Path]:
+    latest = Path(os.path.realpath(path))
+    prev = previous_path(latest)
     try:
-        return (*_read_checkpoint_file(path), path)
+        newest, source = _read_checkpoint_file(latest), latest
     except ModelFileError as latest_error:
-        prev = previous_path(path)
         if not prev.exists():
             raise
         try:
-            header, arrays = _read_checkpoint_file(prev)
+            saved = _read_checkpoint_file(prev)
         except ModelFileError as prev_error:
-            raise ModelFileError(
-                f"{latest_error}; the previous checkpoint is bad too: {prev_error}"
-            ) from None
-        warnings.warn(f"{latest_error}; resuming from the previous checkpoint {prev}", stacklevel=2)
-        return header, arrays, prev
+            raise ModelFileError(f"{latest_error}; the previous checkpoint is bad too: {prev_error}") from None
+        warnings.warn(f"{latest_error}; resuming from the previous checkpoint {prev}", stacklevel=3)
+        return saved, prev
+    if prev.exists():
+        try:
+            saved = _read_checkpoint_file(prev)
+        except ModelFileError:
+            return newest, source  # the latest is intact and the newest there is
+        if saved.sequence > newest.sequence:
+            warnings.warn(
+                f"{latest} is save {newest.sequence}, older than {prev}'s save {saved.sequence}; "
+                "resuming from the newer one",
+                stacklevel=3,
+            )
+            return saved, prev
+    return newest, source
 
 
-def _read_checkpoint_file(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
+def _read_checkpoint_file(path: Path) -> _Saved:
     header, arrays = read_container(path)
     if header.get("kind") != "checkpoint" or not isinstance(header.get("run"), dict):
         raise ModelFileError(f"{path}: this is a {header.get('kind')!r} file, not a checkpoint")
-    _run_state(header, arrays, path)  # rebuild once, so that a bad state counts as a bad file
-    return header, arrays
+    net = network_from_spec(header["network"], path)
+    check_weights(net, arrays, path)
+    if not all(np.isfinite(arrays[name]).all() for name in weight_arrays(net)):
+        raise ModelFileError(f"{path}: the checkpoint's weights hold NaN or inf")
+    state, sequence = _run_state(header, arrays, net, path)
+    return _Saved(header, arrays, net, state, sequence)
 
 
-def _run_state(header: dict, arrays: dict, source: Path) -> dict:
-    """Everything in a Run but the network, rebuilt from the file (ModelFileError if it cannot be)."""
-    saved = network_from_spec(header["network"], source)
-    check_weights(saved, arrays, source)
+def _run_state(header: dict, arrays: dict, net: Network, source: Path) -> tuple[dict, int]:
+    """Everything in a Run but the network, rebuilt from the file and checked as ``fit`` checks
+    its arguments (ModelFileError if it cannot be)."""
     try:
         state = header["run"]
         run = {
-            "optimizer": _optimizer(state["optimizer"], arrays, saved.params),
+            "optimizer": _optimizer(state["optimizer"], arrays, net),
             "rng": _generator(state["rng_state"]),
-            "epochs": _whole(state["epochs"]),
-            "batch_size": _whole(state["batch_size"], minimum=1),
-            "lmbda": float(state["lmbda"]),
-            "history": History.from_dict(header["history"]),
-            "epoch": _whole(state["epoch"]),
-            "batch": _whole(state["batch"]),
+            "epochs": _whole(state["epochs"], "epochs"),
+            "batch_size": _whole(state["batch_size"], "batch_size", minimum=1),
+            "lmbda": _lmbda(state["lmbda"]),
+            "history": _history(header["history"], state["epoch"]),
+            "epoch": _whole(state["epoch"], "epoch"),
+            "batch": _whole(state["batch"], "batch"),
             "epoch_rng_state": state["epoch_rng_state"],
-            "cost_sum": float(state["cost_sum"]),
-            "seconds": float(state["seconds"]),
+            "cost_sum": _finite(state["cost_sum"], "cost_sum"),
+            "seconds": _finite(state["seconds"], "seconds", minimum=0),
+            "checkpoint_every": _check_every(state.get("checkpoint_every")),
         }
+        sequence = _whole(state.get("sequence", 0), "sequence")
+        if run["epoch"] > run["epochs"]:
+            raise ValueError(f"epoch {run['epoch']} is past the run's {run['epochs']} epochs")
         if run["epoch_rng_state"] is not None:
             _generator(run["epoch_rng_state"])
         elif run["batch"]:
@@ -249,38 +339,64 @@ def _run_state(header: dict, arrays: dict, source: Path) -> dict:
         raise ModelFileError(
             f"{source}: the checkpoint's run state is invalid ({type(e).__name__}: {e})"
         ) from None
-    return run
+    return run, sequence
 
 
-def _whole(value, minimum: int = 0) -> int:
+def _whole(value, name: str, minimum: int = 0) -> int:
     if type(value) is not int or value < minimum:
-        raise ValueError(f"expected a whole number ≥ {minimum}, got {value!r}")
+        raise ValueError(f"{name} must be an integer ≥ {minimum}, got {value!r}")
     return value
 
 
-def load_run(path: str | os.PathLike, net: Network | None = None) -> Run:
-    """The training run saved in ``path``, ready for ``nablanet.train.train``.
+def _lmbda(value) -> float:
+    if type(value) not in (int, float) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"lmbda must be a finite number ≥ 0, got {value!r}")
+    return float(value)
 
-    The weights are restored into ``net`` in place (its architecture must match);
-    without ``net``, a network is built from the checkpoint. Falls back to
-    ``<path>.prev``, with a warning, if ``path`` is damaged.
+
+def _finite(value, name: str, minimum: float = -math.inf) -> float:
+    if type(value) not in (int, float) or not math.isfinite(value) or value < minimum:
+        raise ValueError(f"{name} must be a finite number ≥ {minimum}, got {value!r}")
+    return float(value)
+
+
+def _history(d: dict, epochs: Any) -> History:
+    """The saved History: one entry an epoch in each per-epoch list, numbers or None."""
+    history = History.from_dict(d)
+    for name in (n for n in _PER_EPOCH if n in d):  # older files may lack a list
+        values = getattr(history, name)
+        if len(values) != epochs or not all(v is None or type(v) in (int, float) for v in values):
+            raise ValueError(f"the history's {name} is not one number per completed epoch")
+    return history
+
+
+def load_run(path: str | os.PathLike, net: Network | None = None) -> Run:
+    """The training run saved in ``path`` (or its ``.prev``, if newer or ``path`` is bad), ready
+    for ``nablanet.train.train``.
+
+    The file is read and checked once, in full, before anything changes; then
+    the weights are copied into ``net`` (whose architecture must match), or into
+    a network built from the checkpoint if ``net`` is None.
     """
-    header, arrays, source = read_checkpoint(path)
-    saved = network_from_spec(header["network"], source)
+    saved, source = _newest(path)
     if net is None:
-        net = saved
-    elif network_spec(net) | {"init": ""} != network_spec(saved) | {"init": ""}:
+        net = saved.net
+    elif network_spec(net) | {"init": ""} != network_spec(saved.net) | {"init": ""}:
         raise ValueError(
-            f"the checkpoint {source} is for {saved!r}, but the network to resume is {net!r}; "
+            f"the checkpoint {source} is for {saved.net!r}, but the network to resume is {net!r}; "
             "build the network with the same sizes, activations, cost and dtype"
         )
-    for l in range(1, net.L + 1):
-        net.W[l - 1][...] = arrays[f"W{l}"]
-        net.b[l - 1][...] = arrays[f"b{l}"]
-    return Run(net, **_run_state(header, arrays, source))
+    for l, (W, b) in enumerate(zip(net.W, net.b), start=1):
+        W[...] = saved.arrays[f"W{l}"]
+        b[...] = saved.arrays[f"b{l}"]
+    state = dict(saved.state)
+    every = state.pop("checkpoint_every")
+    run = Run(net, **state)
+    run.checkpoint_every = every
+    return run
 
 
-def _optimizer(spec: dict, arrays: dict, params: list[np.ndarray]) -> optimizers.Optimizer:
+def _optimizer(spec: dict, arrays: dict, net: Network) -> optimizers.Optimizer:
     """The optimizer by name, with its hyperparameters, step count and per-parameter arrays."""
     state = dict(spec["state"])
     if not all(type(v) in (int, float) for v in state.values()):
@@ -291,14 +407,17 @@ def _optimizer(spec: dict, arrays: dict, params: list[np.ndarray]) -> optimizers
     opt = optimizers.get(spec["name"], **hyper)
     if not set(spec["slots"]) <= set(opt._slots):
         raise ValueError(f"the {opt.name} optimizer's saved state does not fit it")
+    shapes = [W.shape for W in net.W] + [b.shape for b in net.b]
     for slot, n in spec["slots"].items():
         state[slot] = [arrays[f"opt.{slot}.{i}"] for i in range(n)]
-        # Training keeps one array per slot, shaped like Network.flat(); an optimizer
-        # stepped by hand may keep one per parameter.
-        shapes = [a.shape for a in state[slot]]
-        if shapes not in ([(sum(p.size for p in params),)], [p.shape for p in params]):
+        # Training keeps one array per slot, shaped like the flat parameter buffer; an
+        # optimizer stepped by hand may keep one per parameter.
+        got = [a.shape for a in state[slot]]
+        if got not in ([(sum(math.prod(s) for s in shapes),)], shapes):
             raise ValueError(f"the optimizer's {slot} arrays do not match the network's parameters")
-    _whole(state.get("t"))
+        if not all(np.isfinite(a).all() for a in state[slot]):
+            raise ValueError(f"the optimizer's {slot} arrays hold NaN or inf")
+    _whole(state.get("t"), "the optimizer's step count t")
     opt.load_state_dict(state)
     return opt
 
