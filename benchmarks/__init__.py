@@ -1,1 +1,5 @@
-"""nablanet's benchmark suite; ``python -m benchmarks.run``. The code is in ``nablanet.bench``."""
+"""nablanet's benchmarks, run from the repository root; not part of the installed package.
+
+``python -m benchmarks.run``: the peer benchmark (``benchmarks/peers/``). The other
+scripts here are small tools for working on the core; see ``benchmarks/README.md``.
+"""

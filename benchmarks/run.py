@@ -1,12 +1,12 @@
 """``python -m benchmarks.run``: nablanet against scikit-learn, PyTorch and the GEMM bound.
 
-A thin entry point: the suite lives in ``nablanet.bench`` so that the installed
-``nablanet bench`` runs the same code. ``--help`` lists the options.
+Run it from the repository root (the harness is ``benchmarks/peers/``, which is not
+installed with nablanet); ``--help`` lists the options.
 """
 
 import sys
 
-from nablanet.bench import main
+from benchmarks.peers.bench import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,17 +1,17 @@
-"""Benchmarks: nablanet against scikit-learn, PyTorch and the GEMM bound.
+"""The peer benchmark: nablanet against scikit-learn, PyTorch and the GEMM bound.
 
-``nablanet bench`` (or ``python -m benchmarks.run``) trains the same network, with
-the same settings on the same data, for one epoch after a warm-up, with:
+``python -m benchmarks.run`` (from the repository root) trains the same network,
+with the same settings on the same data, for one epoch after a warm-up, with:
 
 - ``nablanet``: ``fit(net, X, y, epochs=1)``, its input checks included;
 - ``reference``: nablanet's per-example path (``backprop_reference``, the seeds'
   algorithm: one backprop per example, then the update);
 - ``sklearn``: ``MLPClassifier(solver="sgd", momentum=0, alpha=0)``, ``partial_fit``;
 - ``torch``: an equivalent ``nn.Sequential`` with ``optim.SGD``, on the CPU;
-- ``numpy``: the same SGD as bare NumPy calls (``bench_floor.FlatLoop``): what
-  NumPy reaches without nablanet's structure, so that the report shows for each
-  target whether NumPy itself reached it in the same run, and what nablanet's
-  structure costs.
+- ``numpy``: the same SGD as bare NumPy calls (``benchmarks.peers.floor.FlatLoop``):
+  what NumPy reaches without nablanet's structure, so that the report shows for
+  each target whether NumPy itself reached it in the same run, and what
+  nablanet's structure costs.
 
 It also times the **GEMM bound**: the matrix products alone that one training
 step needs (3 per layer but the first, which needs no δ^0), with the same
@@ -19,11 +19,16 @@ shapes, dtype and operand layouts, into preallocated outputs. For C it times
 forward alone against forward + backward, and the peak RSS of training on
 60,000 examples.
 
-Every measurement runs in a child process of its own (``python -m nablanet.bench
---worker SPEC``): one library's thread pool cannot slow another's, and a peak
-RSS is that run's alone. Repetitions are interleaved (repetition 1 of every
-job, then repetition 2, ...) so that a slow spell of a shared machine hits every
-peer alike; the tables show medians, and each target's ratio per repetition.
+Every measurement runs in a child process of its own (``python -m
+benchmarks.peers.bench --worker SPEC``, started in the repository root): one
+library's thread pool cannot slow another's, and a peak RSS is that run's alone.
+Repetitions are interleaved (repetition 1 of every job, then repetition 2, ...)
+so that a slow spell of a shared machine hits every peer alike; the tables show
+medians, and each target's ratio per repetition.
+
+The harness is not part of the installed package: it uses nablanet's public
+modules only, and runs whichever nablanet is first on the path (``PYTHONPATH=
+<tree>/src`` times another checkout with this harness).
 """
 
 from __future__ import annotations
@@ -41,8 +46,16 @@ from pathlib import Path
 
 import numpy as np
 
+import nablanet
+from nablanet import SGD, Network, backprop_reference, fit
+from nablanet.datasets import read_idx
+from nablanet.io.atomic import atomic_write
+
+from .floor import time_flat_loop
+
 __all__ = ["Config", "CONFIGS", "scaling_configs", "add_arguments", "run_benchmarks", "main"]
 
+ROOT = Path(__file__).resolve().parents[2]  # the repository root: benchmarks/peers/bench.py
 PEERS = ("nablanet", "reference", "sklearn", "torch", "numpy")
 FASHION_DIRS = ("/usr/share/datasets/fashion-mnist",)
 MB = 1_000_000
@@ -102,8 +115,6 @@ def load_data(n: int, source: str = "auto", data_dir: str | None = None, seed: i
     if source != "random":
         found = _find_fashion(data_dir)
         if found is not None:
-            from nablanet.datasets import read_idx
-
             images, labels = (read_idx(p)[:n] for p in found)
             X = np.empty((len(images), 784), np.float32)
             # Scale into the float32 array directly: no float64 or second float32 copy.
@@ -168,8 +179,6 @@ def _warm(cfg: Config, n: int) -> int:
 
 
 def _time_nablanet(cfg, X, y, seed):
-    from nablanet import Network, fit
-
     net = Network(cfg.sizes, cfg.activation, cfg.output, cfg.cost, cfg.init, seed=seed)
     w = _warm(cfg, len(X))
     fit(net, X[:w], y[:w], epochs=1, batch_size=cfg.batch, eta=cfg.eta, seed=seed)
@@ -179,8 +188,6 @@ def _time_nablanet(cfg, X, y, seed):
 
 
 def _time_reference(cfg, X, y, seed):
-    from nablanet import SGD, Network, backprop_reference
-
     net = Network(cfg.sizes, cfg.activation, cfg.output, cfg.cost, cfg.init, seed=seed)
     optimizer, rng = SGD(cfg.eta), np.random.default_rng(seed)
 
@@ -374,8 +381,6 @@ def _worker(spec: dict) -> dict:
     elif peer == "sklearn":
         seconds, cost = _time_sklearn(cfg, X, y, spec["seed"])
     elif peer == "numpy":
-        from .bench_floor import time_flat_loop
-
         seconds, cost = time_flat_loop(cfg, X, y, spec["seed"])
     elif peer == "torch":
         import torch
@@ -397,14 +402,14 @@ def _worker(spec: dict) -> dict:
 
 
 def _spawn(spec: dict, timeout: float) -> dict:
-    import nablanet
-
+    # The child imports this harness from the repository root and the same nablanet
+    # as this process (the first on the path: an installed one, or PYTHONPATH's).
     env = dict(os.environ)
     src = str(Path(nablanet.__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH")) if p)
-    cmd = [sys.executable, "-m", "nablanet.bench", "--worker", json.dumps(spec)]
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, str(ROOT), env.get("PYTHONPATH")) if p)
+    cmd = [sys.executable, "-m", "benchmarks.peers.bench", "--worker", json.dumps(spec)]
     try:
-        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT)
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}
     if done.returncode != 0:
@@ -747,8 +752,8 @@ def markdown(report: dict) -> str:
         "output and the quadratic cost. Same sizes, hidden activation, batch and learning rate.",
         "The GEMM bound is the time of the products one step needs (z^l = W^l a^{l−1}, BP4 for every layer, "
         "BP2 for all but the first) alone, same shapes, dtype and layouts, outputs preallocated.",
-        "The plain NumPy loop (`nablanet.bench_floor`) is the same SGD as bare NumPy calls into arrays made "
-        "once, without nablanet's objects and input checks: what NumPy reaches on its own. Its column "
+        "The plain NumPy loop (`benchmarks/peers/floor.py`) is the same SGD as bare NumPy calls into arrays "
+        "made once, without nablanet's objects and input checks: what NumPy reaches on its own. Its column "
         "under Targets is the same ratio for it; where it misses a goal too, the goal was beyond NumPy in "
         "this run.",
     ]
@@ -757,8 +762,6 @@ def markdown(report: dict) -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    from .files import atomic_write
-
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, text)
 
@@ -796,7 +799,7 @@ def _positive(text: str) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The benchmark's options, shared by ``nablanet bench`` and ``python -m benchmarks.run``."""
+    """The benchmark's options (``python -m benchmarks.run --help``)."""
     parser.add_argument(
         "--configs",
         type=_csv(str, [*CONFIGS, "scaling"]),
@@ -830,7 +833,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds allowed per measurement")
-    parser.add_argument("--out", default="benchmarks/results", help="directory for the JSON and markdown")
+    parser.add_argument(
+        "--out", default=str(ROOT / "benchmarks" / "results"), help="directory for the JSON and markdown"
+    )
     parser.add_argument("--quick", action="store_true", help="A and B only, 6000 examples, no scaling")
 
 
@@ -867,11 +872,13 @@ def run_and_write(args, log=print) -> tuple[dict, Path]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
     add_arguments(parser)
+    parser.add_argument("--check", action="store_true", help="exit 1 if any measured target is missed")
     args = parser.parse_args(argv)
     report, md_path = run_and_write(args, log=lambda s: print(s, file=sys.stderr, flush=True))
     print(markdown(report))
     print(f"written: {md_path} and {md_path.with_suffix('.json')}", file=sys.stderr)
-    return 0
+    missed = [t for t in report["summary"]["targets"] if not t["met"]]
+    return 1 if args.check and missed else 0
 
 
 def _worker_main(argv) -> int:

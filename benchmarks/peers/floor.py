@@ -13,8 +13,8 @@ shared machine a single run can put nablanet level with it or ahead.)
 
 It covers what the benchmark's configurations need: sigmoid or ReLU hidden
 layers, and a sigmoid output with the quadratic cost or a softmax output with
-cross-entropy. Tests check that its steps move the weights as ``train_step``
-and ``fit`` do, to 1e-12 in float64 (in float32 the two differ by rounding:
+cross-entropy. Tests check that its steps move the weights as nablanet's
+training step and ``fit`` do, to 1e-12 in float64 (in float32 the two differ by rounding:
 δ^L's factor −η/m is applied at another point).
 """
 
@@ -25,18 +25,27 @@ import time
 
 import numpy as np
 
-from .backprop import _views
-from .blas import dot, vdot
+from nablanet import Network
+from nablanet.blas import dot, vdot
 
 __all__ = ["FlatLoop", "time_flat_loop"]
 
 
+def same_place(buffer: np.ndarray, flat: np.ndarray, view: np.ndarray) -> np.ndarray:
+    """The view of ``buffer`` that sits where ``view`` sits in ``flat`` (same offset, shape, strides)."""
+    offset = view.__array_interface__["data"][0] - flat.__array_interface__["data"][0]
+    if not 0 <= offset <= flat.nbytes - view.nbytes or view.dtype != flat.dtype:
+        raise ValueError("the parameter is not a view into the network's flat buffer")
+    return np.ndarray(view.shape, flat.dtype, buffer=buffer, offset=offset, strides=view.strides)
+
+
 class FlatLoop:
-    """Mini-batch SGD on a copy of ``net``'s parameters, in ``Network.flat()``'s layout."""
+    """Mini-batch SGD on a copy of ``net``'s flat parameter buffer, in its layout."""
 
     def __init__(self, net, eta: float):
-        kinds = (net.activations[0].name, net.activations[-1].name, net.cost.name)
-        hidden = {a.name for a in net.activations[:-1]}
+        acts = list(net.activations)  # σ of layers 1..L
+        kinds = (acts[0].name, acts[-1].name, net.cost.name)
+        hidden = {a.name for a in acts[:-1]}
         if len(hidden) > 1 or not hidden <= {"sigmoid", "relu"}:
             raise ValueError(f"FlatLoop runs sigmoid or relu hidden layers, not {sorted(hidden)}")
         if kinds[1:] not in (("sigmoid", "quadratic"), ("softmax", "cross_entropy")):
@@ -47,14 +56,14 @@ class FlatLoop:
             raise ValueError(f"the learning rate eta must be a positive number, got {eta}")
         self.L, self.dtype = net.L, net.dtype
         self.hidden, self.output = kinds[0] if net.L > 1 else None, kinds[1]
-        self.flat = net.flat().copy()
+        self.flat = net.flat.copy()
         self.nabla = np.empty_like(self.flat)
-        shapes = [p.shape for p in net.params]
-        params, grads = _views(self.flat, shapes), _views(self.nabla, shapes)
-        L = self.L
-        self.W, self.nabla_W = [None, *params[:L]], [None, *grads[:L]]
-        self.b = [None, *(b[:, None] for b in params[L:])]  # columns, to broadcast over the batch
-        self.nabla_b = [None, *grads[L:]]
+        # Indexed from 1 as in the equations; each W^l, b^l where the network keeps it.
+        W, b = list(net.W), list(net.b)
+        self.W = [None, *(same_place(self.flat, net.flat, w) for w in W)]
+        self.nabla_W = [None, *(same_place(self.nabla, net.flat, w) for w in W)]
+        self.b = [None, *(same_place(self.flat, net.flat, v)[:, None] for v in b)]  # columns, to broadcast
+        self.nabla_b = [None, *(same_place(self.nabla, net.flat, v) for v in b)]
         self.sizes = net.sizes
         constants = (np.array(v, self.dtype) for v in (0.0, 0.5, 1.0, np.finfo(self.dtype).eps))
         self.ZERO, self.HALF, self.ONE, self.EPS = constants
@@ -143,8 +152,6 @@ class FlatLoop:
 
 def time_flat_loop(cfg, X: np.ndarray, y: np.ndarray, seed: int) -> tuple[float, float]:
     """Seconds for one epoch of ``FlatLoop`` after a warm-up, and the epoch's mean cost."""
-    from .network import Network
-
     net = Network(cfg.sizes, cfg.activation, cfg.output, cfg.cost, cfg.init, seed=seed)
     loop, rng = FlatLoop(net, cfg.eta), np.random.default_rng(seed + 1)
     X = np.ascontiguousarray(X, dtype=net.dtype)
