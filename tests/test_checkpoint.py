@@ -2,8 +2,13 @@
 
 import json
 import os
+import shutil
 import signal
+import stat
+import subprocess
+import sys
 import time
+import warnings
 import zipfile
 
 import numpy as np
@@ -12,6 +17,8 @@ from threadpoolctl import threadpool_limits
 
 import nablanet
 from nablanet import Adam, ModelFileError, Momentum, Network
+from nablanet.io import atomic
+from nablanet.training import checkpoint as checkpoint_module
 from nablanet.training.checkpoint import Checkpoint, load_run, previous_path, read_checkpoint
 from nablanet.train import Callback
 
@@ -323,3 +330,246 @@ def test_checkpoint_before_the_first_step(tmp_path):
     restored = load_run(tmp_path / "c.npz")
     assert isinstance(restored.optimizer, Momentum) and restored.optimizer.t == 0
     assert_same(restored.net, run.net)
+
+
+# -- saving survives a crash at any instant ----------------------------------------------------
+
+FS_CALLS = ("open", "fsync", "link", "replace", "rename", "unlink")
+
+
+class Crash(BaseException):
+    """Stands for the process dying; a BaseException, so that nothing catches it on the way."""
+
+
+def a_run(batch=0):
+    run = nablanet.train.Run(make_net(), Momentum(0.2), np.random.default_rng(0), epochs=2, batch_size=5)
+    run.batch, run.epoch_rng_state = batch, run.rng.bit_generator.state
+    return run
+
+
+def crash_before_call(monkeypatch, k, folder):
+    """Patch the filesystem calls in ``os``: at the k-th, copy the folder (what kill -9 at that
+    instant leaves on disk: the page cache survives it) and raise Crash. Returns the copy and
+    the number of calls seen."""
+    left, seen, copying = {}, [0], [False]
+
+    def wrap(name, real):
+        def call(*args, **kwargs):
+            if not copying[0]:
+                seen[0] += 1
+                if seen[0] == k:
+                    copying[0] = True
+                    left.update({p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()})
+                    raise Crash(name)
+            return real(*args, **kwargs)
+
+        return call
+
+    for name in FS_CALLS:
+        monkeypatch.setattr(os, name, wrap(name, getattr(os, name)))
+    return left, seen
+
+
+def found_in(files, folder):
+    """What resume finds in a folder holding ``files``: its sequence (or None), and the sequence
+    of every intact checkpoint there, by name."""
+    for p in folder.iterdir():
+        p.unlink()
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    intact = {}
+    for name in files:
+        try:
+            intact[name] = checkpoint_module._read_checkpoint_file(folder / name).sequence  # each on its own
+        except ModelFileError:
+            pass
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return read_checkpoint(folder / "run.npz")[0]["run"]["sequence"], intact
+        except ModelFileError:
+            return None, intact
+
+
+def prepare(case, folder):
+    """The folder before the save under test, and the sequence of its newest intact checkpoint."""
+    ckpt = Checkpoint(folder / "run.npz")
+    if case == "first save":
+        return ckpt, None
+    ckpt.save(a_run(1))
+    if case == "one file":
+        return ckpt, 1
+    ckpt.save(a_run(2))
+    if case == "warm":  # the writer that made the files saves again: nothing needs reading
+        return ckpt, 2
+    if case == "damaged latest":
+        data = bytearray((folder / "run.npz").read_bytes())
+        data[len(data) // 2] ^= 0x40
+        (folder / "run.npz").write_bytes(bytes(data))
+        return Checkpoint(folder / "run.npz"), 1
+    if case == "latest missing":
+        (folder / "run.npz").unlink()
+        return Checkpoint(folder / "run.npz"), 1
+    return Checkpoint(folder / "run.npz"), 2  # "cold": a resumed run's first save
+
+
+@pytest.mark.parametrize("case", ["first save", "one file", "warm", "cold", "damaged latest", "latest missing"])
+def test_a_crash_after_any_step_of_a_save_leaves_the_newest_completed_checkpoint(tmp_path, monkeypatch, case):
+    work, look = tmp_path / "work", tmp_path / "look"
+    look.mkdir()
+    outcomes, unpublished = [], 0
+    for k in range(1, 100):
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+        ckpt, before = prepare(case, work)
+        new = (before or 0) + 1
+        with monkeypatch.context() as m:
+            left, seen = crash_before_call(m, k, work)
+            try:
+                ckpt.save(a_run(3))
+            except Crash:
+                pass
+        if not left:  # the save made fewer than k calls: it completed
+            left = {p.name: p.read_bytes() for p in work.iterdir()}
+        found, intact = found_in(left, look)
+        published = [intact[n] for n in ("run.npz", "run.npz.prev") if n in intact]
+        assert found == max(published, default=None), f"crash before call {k}: an older checkpoint was found"
+        assert found in (before, new), f"crash before call {k}: found {found}"
+        assert found is not None or before is None, f"crash before call {k}: nothing to resume from"
+        temps = [n for n in left if n not in ("run.npz", "run.npz.prev")]
+        assert len(temps) <= 1 and all(atomic._TEMP.match(n) for n in temps)  # all removable
+        unpublished += any(intact.get(n, 0) > (found or 0) for n in temps)
+        outcomes.append(found)
+        if seen[0] < k:
+            break
+    assert len(outcomes) >= 6  # every step of the save was tried (5 calls at least), and the last completed
+    # A whole new file is left unpublished only by a kill between its last byte and its rename,
+    # where the one call is its fsync (before the fsync, and before the rename).
+    assert unpublished <= 2
+    assert outcomes == sorted(outcomes, key=lambda s: s == new) and outcomes[-1] == new  # old, then new
+    if case == "damaged latest":  # the damaged file was replaced; the only good copy was kept
+        assert read_checkpoint(previous_path(work / "run.npz"))[0]["run"]["sequence"] == 1
+
+
+def test_a_save_that_raises_leaves_the_files_as_they_were(tmp_path, monkeypatch):
+    ckpt = Checkpoint(tmp_path / "run.npz")
+    ckpt.save(a_run(1))
+    ckpt.save(a_run(2))
+    for k in range(1, 12):
+        with monkeypatch.context() as m:
+            crash_before_call(m, k, tmp_path)
+            try:
+                ckpt.save(a_run(3))
+            except Crash:
+                pass
+        found = read_checkpoint(tmp_path / "run.npz")[0]["run"]["sequence"]
+        assert found >= 2
+    ckpt.save(a_run(4))  # and the next save works
+    assert read_checkpoint(tmp_path / "run.npz")[0]["run"]["batch"] == 4
+
+
+# -- what the files keep -----------------------------------------------------------------------
+
+
+def sequence(path):
+    return read_checkpoint(path)[0]["run"]["sequence"]
+
+
+def test_a_damaged_latest_is_never_kept_as_prev(tmp_path):
+    ckpt = tmp_path / "run.npz"
+    nablanet.fit(make_net(), X, Y, checkpoint=ckpt, callbacks=[StopAt(3, 2)], **RUN)  # saves 1, 2, 3
+    data = bytearray(ckpt.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    ckpt.write_bytes(bytes(data))
+    good = previous_path(ckpt).read_bytes()
+    with pytest.warns(UserWarning, match="resuming from the previous checkpoint"):
+        nablanet.fit(make_net(), X, Y, resume=ckpt, checkpoint=ckpt, callbacks=[StopAt(3, 1)], **RUN)
+    assert previous_path(ckpt).read_bytes() == good  # the good copy stayed
+    assert sequence(ckpt) == 3 and read_checkpoint(ckpt)[0]["run"]["epoch"] == 2
+
+
+def test_a_new_run_on_an_old_checkpoint_path_is_the_newest(tmp_path):
+    ckpt = tmp_path / "run.npz"
+    nablanet.fit(make_net(), X, Y, checkpoint=ckpt, **RUN)  # saves 1 … 4
+    nablanet.fit(make_net(), X, Y, checkpoint=ckpt, callbacks=[StopAt(1, 3)], **RUN)  # stops mid-epoch 1
+    assert sequence(ckpt) == 5 and sequence(previous_path(ckpt)) == 4
+    assert load_run(ckpt).batch == 3
+
+
+def test_checkpoint_every_is_kept_and_reused_on_resume(tmp_path):
+    ckpt = tmp_path / "run.npz"
+    nablanet.fit(make_net(), X, Y, checkpoint=ckpt, checkpoint_every=3, callbacks=[StopAt(2, 1)], **RUN)
+    assert read_checkpoint(ckpt)[0]["run"]["checkpoint_every"] == 3
+    run = load_run(ckpt)
+    assert run.checkpoint_every == 3
+
+    class Saves(Checkpoint):
+        at = []
+
+        def save(self, run):
+            super().save(run)
+            self.at.append((run.epoch, run.batch))
+
+    nablanet.fit(make_net(), X, Y, resume=ckpt, callbacks=[Saves(ckpt)], **RUN)
+    assert Saves.at[:4] == [(1, 3), (1, 6), (2, 0), (2, 3)]
+    assert read_checkpoint(ckpt)[0]["run"]["checkpoint_every"] == 3
+
+
+def test_saving_keeps_the_mode_and_writes_through_a_symlink(tmp_path):
+    (tmp_path / "store").mkdir()
+    link = tmp_path / "run.npz"
+    link.symlink_to("store/real.npz")
+    ckpt = Checkpoint(link)
+    ckpt.save(a_run(1))
+    (tmp_path / "store" / "real.npz").chmod(0o600)
+    ckpt.save(a_run(2))
+    ckpt.save(a_run(3))
+    assert link.is_symlink() and sorted(os.listdir(tmp_path / "store")) == ["real.npz", "real.npz.prev"]
+    assert stat.S_IMODE((tmp_path / "store" / "real.npz").stat().st_mode) == 0o600
+    assert load_run(link).batch == 3 and previous_path(link) == tmp_path / "store" / "real.npz.prev"
+
+
+def test_a_name_at_the_filesystem_limit_works(tmp_path):
+    name = "r" * os.pathconf(tmp_path, "PC_NAME_MAX")
+    ckpt = Checkpoint(tmp_path / name)
+    for batch in (1, 2, 3):
+        ckpt.save(a_run(batch))
+    prev = previous_path(tmp_path / name)
+    assert prev.exists() and prev.name.endswith(".prev") and len(os.fsencode(prev.name)) <= len(name)
+    assert sorted(os.listdir(tmp_path)) == sorted([name, prev.name])
+    (tmp_path / name).write_bytes(b"damaged")
+    with pytest.warns(UserWarning, match="previous checkpoint"):
+        assert load_run(tmp_path / name).batch == 2
+
+
+def test_stale_temps_of_a_dead_writer_are_removed(tmp_path):
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    stale = tmp_path / f".run.npz.nablanet-{atomic._HOST}-{p.pid}-00000000.tmp"
+    stale.write_bytes(b"half a checkpoint")
+    nablanet.fit(make_net(), X, Y, checkpoint=tmp_path / "run.npz", **{**RUN, "epochs": 1})
+    assert sorted(os.listdir(tmp_path)) == ["run.npz"]
+
+
+# -- reading: once, and nothing changes until all is checked -----------------------------------
+
+
+def test_load_run_reads_each_file_once(tmp_path, monkeypatch):
+    ckpt = tmp_path / "run.npz"
+    nablanet.fit(make_net(), X, Y, checkpoint=ckpt, callbacks=[StopAt(2, 3)], **RUN)
+    reads = []
+    real = checkpoint_module.read_container
+    monkeypatch.setattr(checkpoint_module, "read_container", lambda p: reads.append(p.name) or real(p))
+    load_run(ckpt, make_net())
+    assert sorted(reads) == ["run.npz", "run.npz.prev"]
+
+
+def test_a_bad_run_state_leaves_the_callers_network_alone(tmp_path):
+    ckpt = tmp_path / "run.npz"
+    nablanet.fit(make_net(), X, Y, checkpoint=ckpt, **{**RUN, "epochs": 1})  # one file, no .prev
+    _edit_run_state(ckpt, lambda r: r.update(lmbda=-50.0))
+    net = make_net()
+    before = [p.copy() for p in net.params]
+    with pytest.raises(ModelFileError, match="lmbda must be a finite number ≥ 0"):
+        nablanet.fit(net, X, Y, resume=ckpt, **RUN)
+    assert all(np.array_equal(p, q) for p, q in zip(net.params, before))

@@ -22,9 +22,8 @@ import re
 import secrets
 import socket
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from pathlib import Path
 from typing import IO
 
@@ -35,14 +34,12 @@ __all__ = [
     "temp_path",
     "fit_name",
     "publish",
-    "publishing_with",
     "keep_as",
     "remove_stale_temps",
 ]
 
 _HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
 _TEMP = re.compile(r"^\.(?P<stem>.*)\.nablanet-(?P<host>[0-9a-f]{8})-(?P<pid>[0-9]+)-[0-9a-f]{8}\.tmp$", re.S)
-_publisher: ContextVar[Callable[[Path, Path], None] | None] = ContextVar("publisher", default=None)
 _TEMP_OVERHEAD = len(".") + len(".nablanet-") + 8 + len("-") + 10 + len("-") + 8 + len(".tmp")
 
 
@@ -63,27 +60,11 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
             yield f
             f.flush()
             os.fsync(f.fileno())
-        (_publisher.get() or publish)(tmp, target)
+        publish(tmp, target)
     except BaseException:
         _unlink(tmp)
         raise
     remove_stale_temps(target)
-
-
-@contextmanager
-def publishing_with(publisher: Callable[[Path, Path], None]) -> Iterator[None]:
-    """Within this block, ``atomic_open`` hands its finished temp to ``publisher(tmp, target)``.
-
-    The publisher must rename ``tmp`` over ``target`` (``publish``); it may do
-    more first. Checkpoints use it to keep the intact latest file as ``.prev``
-    between the moment the new file is safely on disk and the rename that
-    makes it the latest.
-    """
-    token = _publisher.set(publisher)
-    try:
-        yield
-    finally:
-        _publisher.reset(token)
 
 
 def atomic_write(path: str | os.PathLike, data: bytes | str) -> None:

@@ -8,9 +8,9 @@ of each epoch, and when you press Ctrl-C.
 
 A save survives ``kill -9`` at any instant (docs/checkpoints.md):
 
-1. the new checkpoint is written whole under a fresh temp name and fsynced;
-2. if the current latest file is intact, it is kept as ``<path>.prev`` by a hard
+1. if the current latest file is intact, it is kept as ``<path>.prev`` by a hard
    link (the latest name is never without a file);
+2. the new checkpoint is written whole under a fresh temp name and fsynced;
 3. one rename makes the new file the latest: the save is complete.
 
 Every file carries a sequence number, and ``load_run`` resumes from the newest
@@ -37,7 +37,7 @@ import numpy as np
 
 from .. import optimizers
 from ..errors import ModelFileError
-from ..io.atomic import fit_name, keep_as, publish, publishing_with, remove_stale_temps, resolve_target
+from ..io.atomic import fit_name, keep_as, remove_stale_temps, resolve_target
 from ..io.container import FORMAT, FORMAT_VERSION, read_container, write_container
 from ..io.model import check_weights, network_from_spec, network_spec, weight_arrays
 from ..network import Network
@@ -154,26 +154,19 @@ class Checkpoint(Callback):
 
     def save(self, run: Run) -> None:
         """Write the run now; the intact file it replaces becomes ``<path>.prev``."""
-        if self._sequence is None:
-            found = [s for s in (self._intact(self._latest), self._intact(self._prev)) if s is not None]
-            self._sequence = max(found, default=0)
-        header, arrays = _checkpoint_contents(run, self.config, self._sequence + 1)
-        with publishing_with(self._publish):
-            write_container(self._latest, header, arrays)
-        self._sequence += 1
-        self.saves += 1
-
-    def _publish(self, tmp: Path, target: Path) -> None:
-        """Steps 2 and 3 of a save: ``tmp`` holds the new checkpoint, whole and on disk."""
-        if target != self._latest:
-            return publish(tmp, target)
         latest, prev = self._intact(self._latest), self._intact(self._prev)
+        if self._sequence is None:
+            self._sequence = max((s for s in (latest, prev) if s is not None), default=0)
+        header, arrays = _checkpoint_contents(run, self.config, self._sequence + 1)
+        # Keep the latest as .prev first, so that nothing stands between the new file's
+        # last byte and the rename that publishes it; never keep a damaged one.
         if latest is not None and (prev is None or latest >= prev):
             keep_as(self._latest, self._prev)
-        publish(tmp, self._latest)
-        self._known = {_identity(self._latest): self._sequence + 1}
-        if latest is not None:
-            self._known[_identity(self._prev)] = latest
+            self._known = {_identity(self._prev): latest}
+        write_container(self._latest, header, arrays)
+        self._sequence += 1
+        self._known[_identity(self._latest)] = self._sequence
+        self.saves += 1
 
     def _intact(self, path: Path) -> int | None:
         """The sequence number of the checkpoint at ``path``; None if it is missing or damaged.
