@@ -303,7 +303,7 @@ def _table(tmp_path, text, name="t.csv"):
 def test_csv_with_header_target_by_name_and_index(tmp_path):
     rows = "\n".join(f"{i},{2 * i},{i % 3}" for i in range(30))
     p = _table(tmp_path, "a,b,label\n" + rows + "\n")
-    d = load_csv(p, target="label")
+    d = load_csv(p, target="label", scaling="minmax")
     assert d.n_classes == 3 and d.X_train.shape[1] == 2 and d.X_train.shape[0] + d.X_test.shape[0] == 30
     assert d.X_train.dtype == np.float32 and d.X_train.min() == 0 and d.X_train.max() == 1
     assert np.array_equal(load_csv(p, target=2).y_train, d.y_train)
@@ -531,6 +531,7 @@ def test_dataset_summary():
         "n_test": 359,
         "n_features": 64,
         "n_classes": 10,
+        "scaling": "divided by 16 (whole numbers 0 … 16, as pixels are)",
     }
 
 
@@ -541,7 +542,7 @@ def test_transform_repeats_the_scaling_on_raw_inputs(tmp_path):
     s = load("digits", standardize=True)
     assert np.allclose(s.transform(d.X_train * 16), s.X_train, atol=1e-6)
     table = "\n".join(f"{i},{3 * i + 1},{i % 2}" for i in range(20))
-    c = load_csv(_table(tmp_path, "a,b,y\n" + table + "\n"))
+    c = load_csv(_table(tmp_path, "a,b,y\n" + table + "\n"), scaling="minmax")
     assert c.input_shift.tolist() == [0, 1]  # the training rows' minima; the maxima depend on the split
     lows_and_highs = np.array([c.input_shift, c.input_shift + c.input_scale])
     assert np.array_equal(c.transform(lows_and_highs), [[0, 0], [1, 1]])

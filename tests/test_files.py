@@ -13,7 +13,8 @@ import nablanet
 from nablanet import History, ModelFileError, Network
 from nablanet.activations import LeakyReLU
 from nablanet.costs import Quadratic
-from nablanet.io.model import load_model, payload_digest, read_header, read_npz, save
+from nablanet.io.model import load_model, payload_digest, read_header, save
+from nablanet.io.npz import read_npz
 
 from .helpers import mutations
 
@@ -28,10 +29,10 @@ def test_round_trip_keeps_weights_architecture_history_and_hyperparameters(tmp_p
         [4, 6, 5, 3], activation=["relu", LeakyReLU(0.2)], output="sigmoid", cost=Quadratic(half=False)
     )
     history = History(cost=[0.5, 0.25], val_cost=[None, 0.3], val_accuracy=[None, 0.75], eta=[3.0, 3.0])
-    path = net.save(tmp_path / "m.npz", history=history, hyperparameters={"eta": 3.0, "epochs": 2})
+    path = save(net, tmp_path / "m.npz", history=history, hyperparameters={"eta": 3.0, "epochs": 2})
     loaded, meta = load_model(path)
     assert loaded.sizes == net.sizes and loaded.dtype == net.dtype
-    assert loaded.activations == net.activations and loaded.activations[1].alpha == 0.2
+    assert list(loaded.activations) == list(net.activations) and loaded.activations[2].alpha == 0.2
     assert loaded.cost == net.cost and loaded.cost.half is False
     for a, b in zip(loaded.params, net.params):
         assert a.dtype == b.dtype and np.array_equal(a, b)
@@ -52,21 +53,21 @@ def test_float64_and_nablanet_load(tmp_path):
 
 def test_file_is_a_plain_npz_with_a_json_header(tmp_path):
     net = small_net()
-    net.save(tmp_path / "m.npz")
+    save(net, tmp_path / "m.npz")
     with np.load(tmp_path / "m.npz", allow_pickle=False) as z:
-        assert np.array_equal(z["W1"], net.W[0]) and np.array_equal(z["b2"], net.b[1])
+        assert np.array_equal(z["W1"], net.W[1]) and np.array_equal(z["b2"], net.b[2])
     with zipfile.ZipFile(tmp_path / "m.npz") as zf:
         header = json.loads(zf.read("header.json"))
     assert header["network"]["sizes"] == [4, 5, 3]
     assert header["arrays"]["W1"] == {"dtype": "float32", "shape": [5, 4]}
     assert header["sha256"] == payload_digest(
-        header, {"W1": net.W[0], "W2": net.W[1], "b1": net.b[0], "b2": net.b[1]}
+        header, {"W1": net.W[1], "W2": net.W[2], "b1": net.b[1], "b2": net.b[2]}
     )
 
 
 def test_write_is_atomic(tmp_path, monkeypatch):
     net = small_net()
-    net.save(tmp_path / "m.npz")
+    save(net, tmp_path / "m.npz")
     before = (tmp_path / "m.npz").read_bytes()
 
     def fail(*args, **kwargs):
@@ -74,16 +75,16 @@ def test_write_is_atomic(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "replace", fail)
     with pytest.raises(OSError, match="disk full"):
-        small_net(seed=2).save(tmp_path / "m.npz")
+        save(small_net(seed=2), tmp_path / "m.npz")
     assert (tmp_path / "m.npz").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]  # no temp file left
 
 
 def test_save_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        small_net().save(tmp_path / "nowhere" / "m.npz")
+        save(small_net(), tmp_path / "nowhere" / "m.npz")
     with pytest.raises(ValueError, match="not JSON-serialisable"):
-        small_net().save(tmp_path / "m.npz", hyperparameters={"f": object()})
+        save(small_net(), tmp_path / "m.npz", hyperparameters={"f": object()})
 
 
 def _rewrite(path, header_edit=None, arrays_edit=None, keep_digest=False):
@@ -107,7 +108,7 @@ def _rewrite(path, header_edit=None, arrays_edit=None, keep_digest=False):
 
 
 def test_tampered_weights_fail_the_sha256(tmp_path):
-    small_net().save(tmp_path / "m.npz")
+    save(small_net(), tmp_path / "m.npz")
 
     def bump(arrays):
         arrays["W1"][0, 0] += 1
@@ -118,7 +119,7 @@ def test_tampered_weights_fail_the_sha256(tmp_path):
 
 
 def test_tampered_architecture_fails_the_sha256(tmp_path):
-    small_net().save(tmp_path / "m.npz")
+    save(small_net(), tmp_path / "m.npz")
 
     def relu(header):
         header["network"]["activations"][0] = {"name": "relu"}
@@ -137,7 +138,7 @@ def test_tampered_architecture_fails_the_sha256(tmp_path):
         (lambda h: h["network"].update(dtype="float16"), None, "network description is invalid"),
         (lambda h: h["network"].update(sizes=[4, 6, 3]), None, "W1 should be float32 \\(6, 4\\)"),
         (lambda h: h["network"]["activations"][0].update(name="swish"), None, "unknown activation"),
-        (lambda h: h["network"]["activations"][0].update(alpha=[1]), None, "bad parameters"),
+        (lambda h: h["network"]["activations"][0].update(alpha=[1]), None, "tanh takes no parameter 'alpha'"),
         (lambda h: h["arrays"].pop("b2"), None, "do not match the header"),
         (
             None,
@@ -149,7 +150,7 @@ def test_tampered_architecture_fails_the_sha256(tmp_path):
     ],
 )
 def test_consistent_but_invalid_files(tmp_path, header_edit, arrays_edit, message):
-    small_net().save(tmp_path / "m.npz")
+    save(small_net(), tmp_path / "m.npz")
     _rewrite(tmp_path / "m.npz", header_edit, arrays_edit)
     with pytest.raises(ModelFileError, match=message):
         nablanet.load(tmp_path / "m.npz")
@@ -162,7 +163,7 @@ def test_object_arrays_are_never_unpickled(tmp_path):
         def __reduce__(self):
             return (open, (str(marker), "w"))
 
-    small_net().save(tmp_path / "m.npz")
+    save(small_net(), tmp_path / "m.npz")
     with zipfile.ZipFile(tmp_path / "m.npz") as zf:
         header = zf.read("header.json")
     buf = io.BytesIO()
@@ -181,9 +182,9 @@ def test_object_arrays_are_never_unpickled(tmp_path):
 
 
 def test_header_size_cap(tmp_path, monkeypatch):
-    import nablanet.io.model as files
+    import nablanet.io.container as files
 
-    small_net().save(tmp_path / "m.npz", history=History(cost=[1.0] * 500))
+    save(small_net(), tmp_path / "m.npz", history=History(cost=[1.0] * 500))
     monkeypatch.setattr(files, "MAX_HEADER_BYTES", 1000)
     with pytest.raises(ModelFileError, match="header.json is .* over the 1000-byte cap"):
         nablanet.load(tmp_path / "m.npz")
@@ -199,7 +200,7 @@ def test_missing_and_empty_files(tmp_path):
 
 def test_mutation_loop_raises_only_model_file_error(tmp_path):
     net = small_net()
-    net.save(tmp_path / "good.npz", history=History(cost=[0.5]), hyperparameters={"eta": 0.1})
+    save(net, tmp_path / "good.npz", history=History(cost=[0.5]), hyperparameters={"eta": 0.1})
     good = (tmp_path / "good.npz").read_bytes()
     path = tmp_path / "m.npz"
     loaded = 0
@@ -216,7 +217,7 @@ def test_mutation_loop_raises_only_model_file_error(tmp_path):
 
 
 def test_read_header_and_read_npz(tmp_path):
-    small_net().save(tmp_path / "m.npz")
+    save(small_net(), tmp_path / "m.npz")
     assert read_header(tmp_path / "m.npz")["kind"] == "model"
     np.savez(tmp_path / "d.npz", a=np.arange(3), b=np.eye(2, dtype=np.float32).T)  # b is Fortran-ordered
     got = read_npz(tmp_path / "d.npz")
@@ -231,14 +232,14 @@ def test_a_loaded_network_trains_and_the_file_is_not_private(tmp_path):
     save(net, path)
     loaded = nablanet.load(path)
     assert all(p.flags.writeable for p in loaded.params)
-    loaded.fit(np.eye(3), [0, 1, 1], epochs=1, batch_size=3, eta=0.1)
-    assert not np.array_equal(loaded.W[0], net.W[0])
+    nablanet.fit(loaded, np.eye(3), [0, 1, 1], epochs=1, batch_size=3, eta=0.1)
+    assert not np.array_equal(loaded.W[1], net.W[1])
     umask = os.umask(0)
     os.umask(umask)
     assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
 
 
-def test_a_compressed_member_that_unpacks_past_the_cap_is_refused(tmp_path):
+def test_a_compressed_member_is_refused(tmp_path):
     from nablanet.io.model import read_container
 
     net = Network([200, 200, 2], seed=0)
@@ -248,5 +249,5 @@ def test_a_compressed_member_that_unpacks_past_the_cap_is_refused(tmp_path):
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             dst.writestr(info.filename, src.read(info.filename))
-    with pytest.raises(ModelFileError, match="unpacks to"):
+    with pytest.raises(ModelFileError, match="is not stored \\(uncompressed\\), as the format requires"):
         read_container(packed, max_bytes=packed.stat().st_size + 1000)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DatasetError
+from ..io.npz import MAX_RATIO, RATIO_FLOOR, limit, open_regular
 
 __all__ = [
     "Dataset",
@@ -19,6 +21,12 @@ __all__ = [
     "one_hot",
     "read_capped",
     "scale",
+    "apply_scaling",
+    "class_cap",
+    "check_label",
+    "check_rows",
+    "SCALINGS",
+    "MAX_CLASSES",
 ]
 
 MAX_BYTES = 1 << 30  # decompressed-size cap: 1 GiB, well above EMNIST's largest file
@@ -35,10 +43,11 @@ class Dataset:
     y_test: np.ndarray
     n_classes: int
     image_shape: tuple[int, ...] | None = None
-    classes: list[str] | None = None  # label names, when the file gave them as text
+    classes: list[str] | None = None  # label names: from the file, or the data set's own
     # X = (X_raw − input_shift) / input_scale: how the file's values became these inputs.
     input_shift: float | np.ndarray = 0.0
     input_scale: float | np.ndarray = 1.0
+    scaling: str = ""  # how the inputs were scaled, in words (see ``scale``)
 
     @property
     def n_features(self) -> int:
@@ -56,6 +65,7 @@ class Dataset:
             "n_test": int(self.X_test.shape[0]),
             "n_features": self.n_features,
             "n_classes": int(self.n_classes),
+            "scaling": self.scaling,
         }
 
 
@@ -104,21 +114,31 @@ def one_hot(y: np.ndarray, n_classes: int | None = None, dtype=np.float32) -> np
     return Y
 
 
-def scale(data: Dataset, standardize: bool, lo: float | None = None, hi: float | None = None) -> Dataset:
-    """[0, 1] by a known range (else the training set's per-feature range), or standardise.
+# -- scaling: chosen by the data unless the caller says --------------------------------------
 
-    The shift and scale used are kept in ``data.input_shift`` and ``data.input_scale``.
+SCALINGS = ("auto", "standardize", "max", "minmax", "none")
+
+
+def scale(
+    data: Dataset, how: str = "auto", lo: float | None = None, hi: float | None = None
+) -> Dataset:
+    """Rescale the inputs, X = (X_raw − shift) / scale, with training-set statistics.
+
+    ``how``: "standardize" (per feature: mean 0, standard deviation 1), "max" (÷ the
+    maximum, or by ``hi`` − ``lo`` when the range is known, as for pixels 0 … 255),
+    "minmax" (per feature to [0, 1]), "none", or "auto", which picks by the data:
+    whole numbers ≥ 0 over 16 or more features (pixels, counts on one scale) are
+    (or any image) are divided by their maximum, values already within [0, 1] are left alone, and
+    anything else is standardised, since a min–max scale squeezes features that
+    are already centred. The shift, the scale and a sentence saying which was
+    chosen are kept in ``input_shift``, ``input_scale`` and ``scaling``.
     """
-    if not standardize and lo is not None:  # e.g. pixels 0 … 255: a scalar range
-        shift, span = float(lo), float(hi - lo)
-    else:
-        X_train = data.X_train.astype(np.float64)
-        if standardize:
-            mean, std = X_train.mean(axis=0), X_train.std(axis=0)
-            shift, span = mean, np.where(std > 0, std, 1.0)
-        else:
-            low, high = X_train.min(axis=0), X_train.max(axis=0)
-            shift, span = low, np.where(high > low, high - low, 1.0)
+    if how not in SCALINGS:
+        raise ValueError(f"scaling must be one of {', '.join(SCALINGS)}, got {how!r}")
+    X = data.X_train
+    if how == "auto":
+        how = _choose(X, lo, hi, data.image_shape is not None)
+    shift, span, data.scaling = _statistics(X, how, lo, hi)
     # Compose with any scaling already applied (a pickled MNIST arrives in [0, 1]).
     data.X_train = apply_scaling(data.X_train, shift, span)
     data.X_test = apply_scaling(data.X_test, shift, span)
@@ -127,30 +147,140 @@ def scale(data: Dataset, standardize: bool, lo: float | None = None, hi: float |
     return data
 
 
+def _choose(X: np.ndarray, lo: float | None, hi: float | None, image: bool) -> str:
+    # Images, or many features on one whole-number scale: a small table of counts
+    # (age, children) is better standardised than divided by one shared maximum.
+    wide = image or X.shape[1] >= 16
+    if lo is not None or (X.size and wide and _whole_and_nonnegative(X) and X.max() >= 1):
+        return "max"
+    if X.size == 0 or (X.min() >= 0 and X.max() <= 1):
+        return "none"
+    return "standardize"
+
+
+def _statistics(X: np.ndarray, how: str, lo, hi) -> tuple:
+    """(shift, span, a sentence for the user) for one way of scaling."""
+    if how == "none":
+        return 0.0, 1.0, "unchanged (already within [0, 1])" if X.size else "unchanged"
+    if how == "max":
+        low, high = (0.0, float(X.max(initial=0))) if lo is None else (float(lo), float(hi))
+        span = high - low if high > low else 1.0
+        return low, span, f"divided by {span:g} (whole numbers {low:g} … {high:g}, as pixels are)"
+    if how == "minmax":
+        low, high = X.min(axis=0).astype(np.float64), X.max(axis=0).astype(np.float64)
+        return low, np.where(high > low, high - low, 1.0), "min–max per feature to [0, 1]"
+    mean, std = _mean_and_std(X)
+    return mean, np.where(std > 0, std, 1.0), "standardised per feature (training mean and standard deviation)"
+
+
+def _blocks(X: np.ndarray, elements: int = 1 << 20):
+    """Row slices of about ``elements`` values: statistics without a float64 copy of X."""
+    step = max(1, elements // max(1, X.shape[1] if X.ndim > 1 else 1))
+    for i in range(0, X.shape[0], step):
+        yield X[i : i + step]
+
+
+def _whole_and_nonnegative(X: np.ndarray) -> bool:
+    if np.issubdtype(X.dtype, np.integer) or X.dtype == bool:
+        return bool(X.min() >= 0)
+    return all(np.all((B >= 0) & (B == np.floor(B))) for B in _blocks(X))
+
+
+def _mean_and_std(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n = max(1, X.shape[0])
+    mean = np.zeros(X.shape[1])
+    for B in _blocks(X):
+        mean += B.sum(axis=0, dtype=np.float64)
+    mean /= n
+    var = np.zeros(X.shape[1])
+    for B in _blocks(X):
+        var += ((B - mean) ** 2).sum(axis=0)
+    return mean, np.sqrt(var / n)
+
+
 def apply_scaling(X, shift, span) -> np.ndarray:
-    """(X − shift) / span as float32; a scalar range stays in float32 throughout."""
+    """(X − shift) / span as float32, written block by block into one new array.
+
+    A scalar range is applied in float32 (pixels); per-feature statistics in float64.
+    """
+    X = np.asarray(X)
+    out = np.empty(X.shape, np.float32)
     if np.ndim(shift) == 0 and np.ndim(span) == 0:
-        return (np.asarray(X).astype(np.float32) - np.float32(shift)) / np.float32(span)
-    return ((np.asarray(X, dtype=np.float64) - shift) / span).astype(np.float32)
+        np.subtract(X, np.float32(shift), out=out, dtype=np.float32)
+        np.divide(out, np.float32(span), out=out)
+        return out
+    shift, span = np.asarray(shift, np.float64), np.asarray(span, np.float64)
+    if X.ndim < 2:  # one example
+        return ((X - shift) / span).astype(np.float32)
+    done = 0
+    for B in _blocks(X):
+        out[done : done + len(B)] = (B - shift) / span
+        done += len(B)
+    return out
+
+
+# -- class counts ------------------------------------------------------------------------------
+
+MAX_CLASSES = 10_000  # ImageNet-21k has 21,841: a real user may raise it
+
+
+def class_cap(max_classes: int | None) -> int:
+    """The class-count cap: ``max_classes``, else ``$NABLANET_MAX_CLASSES``, else 10,000."""
+    return int(limit("MAX_CLASSES", max_classes, MAX_CLASSES))
+
+
+def check_label(label: int, cap: int, where: str) -> None:
+    """A label must fit under the class cap, checked before any output is sized by it."""
+    if label >= cap:
+        raise DatasetError(
+            f"{where}: label {label} means {label + 1:,} classes, over the cap of {cap:,} "
+            "(raise it with max_classes= or $NABLANET_MAX_CLASSES)"
+        )
+
+
+def check_rows(n: int, source, what: str = "the data") -> None:
+    if n == 0:
+        raise DatasetError(f"{source}: {what} has 0 examples")
 
 
 # -- reading bytes with a cap ----------------------------------------------------------------
 
 
-def read_capped(path: Path, max_bytes: int) -> bytes:
-    """The file's bytes, gunzipped if it ends in .gz; never more than max_bytes."""
-    try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as f:
-                data = f.read(max_bytes + 1)
-        else:
-            if path.stat().st_size > max_bytes:
-                raise DatasetError(f"{path}: {path.stat().st_size} bytes is over the {max_bytes}-byte cap")
-            data = path.read_bytes()
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: no such file") from None
-    except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
-        raise DatasetError(f"{path}: cannot decompress ({e or type(e).__name__})") from None
-    if len(data) > max_bytes:
-        raise DatasetError(f"{path}: decompresses to more than the {max_bytes}-byte cap")
+def read_capped(
+    path: Path, max_bytes: float | None = None, max_ratio: float | None = None, default_ratio: float = MAX_RATIO
+) -> bytes | bytearray:
+    """A regular file's bytes, gunzipped if it ends in .gz, within the caps.
+
+    A .gz may unpack to ``max_ratio`` times its size (at least 4 MiB) and never past
+    ``max_bytes``; the count is kept while inflating, so a bomb stops at the cap.
+    """
+    max_bytes = limit("MAX_FILE_BYTES", max_bytes, MAX_BYTES)
+    max_ratio = limit("MAX_RATIO", max_ratio, default_ratio)
+    with open_regular(path, DatasetError) as f:
+        size = os.fstat(f.fileno()).st_size
+        if path.suffix != ".gz":
+            if size > max_bytes:
+                raise DatasetError(f"{path}: {size} bytes is over the {int(max_bytes)}-byte cap")
+            data = bytearray(size)  # writable, so arrays can be views of it
+            if f.readinto(data) != size or f.read(1):
+                raise DatasetError(f"{path}: the file changed size while it was read")
+            return data
+        cap = int(min(max_bytes, max(RATIO_FLOOR, max_ratio * size)))
+        try:
+            data = _gunzip(f, cap)
+        except (OSError, EOFError, zlib.error) as e:  # gzip.BadGzipFile is an OSError
+            raise DatasetError(f"{path}: cannot decompress ({e or type(e).__name__})") from None
+    if len(data) > cap:
+        raise DatasetError(
+            f"{path}: decompresses to more than {cap} bytes ({max_ratio:g}× its size; "
+            "raise it with max_ratio= or $NABLANET_MAX_RATIO)"
+        )
     return data
+
+
+def _gunzip(f, cap: int) -> bytearray:
+    data = bytearray()
+    with gzip.GzipFile(fileobj=f) as z:
+        while len(data) <= cap and (chunk := z.read(min(1 << 20, cap + 1 - len(data)))):
+            data += chunk
+    return data  # a bytearray: no second copy

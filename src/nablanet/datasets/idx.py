@@ -17,23 +17,41 @@ from pathlib import Path
 import numpy as np
 
 from ..io.atomic import atomic_open
-from .base import MAX_BYTES, Dataset, DatasetError, read_capped
+from .base import Dataset, DatasetError, check_rows, read_capped
 
-__all__ = ["read_idx", "load_idx", "load_idx_set", "cache_dir", "SYSTEM_DIR"]
+__all__ = ["read_idx", "load_idx", "load_idx_set", "cache_dir", "SYSTEM_DIR", "CLASSES"]
 
 # The third byte of an IDX magic number says how each value is stored (big-endian).
 _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
-def read_idx(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> np.ndarray:
-    """An IDX file (raw or .gz) as an array, after checking its header against its payload."""
+def read_idx(path: str | os.PathLike, max_bytes: float | None = None, max_ratio: float | None = None) -> np.ndarray:
+    """An IDX file (raw or .gz) as an array, after checking its header against its payload.
+
+    ``max_bytes`` caps the (decompressed) size, default ``$NABLANET_MAX_FILE_BYTES`` or
+    1 GiB; a .gz may inflate ``max_ratio`` times (default ``$NABLANET_MAX_RATIO`` or 10).
+    """
     path = Path(path)
-    data = read_capped(path, max_bytes)
+    data = read_capped(path, max_bytes, max_ratio)
+    shape, dtype, offset = _idx_header(path, data)
+    expected = math.prod(shape) * dtype.itemsize
+    payload = len(data) - offset
+    if payload != expected:  # checked before an array is made
+        problem = "truncated" if payload < expected else "has trailing bytes"
+        raise DatasetError(
+            f"{path}: {problem}: the header's shape {shape} needs {expected} bytes of data, "
+            f"the file holds {payload}"
+        )
+    a = np.frombuffer(data, dtype=dtype, offset=offset).reshape(shape)
+    return a.astype(dtype.newbyteorder("="), copy=not isinstance(data, bytearray) or not dtype.isnative)
+
+
+def _idx_header(path: Path, data) -> tuple[tuple[int, ...], np.dtype, int]:
     if len(data) < 4:
         raise DatasetError(f"{path}: {len(data)} bytes is too short for an IDX header")
     zero0, zero1, code, ndim = data[:4]
     if zero0 or zero1:
-        raise DatasetError(f"{path}: not an IDX file (magic number {data[:4].hex()} should start 0000)")
+        raise DatasetError(f"{path}: not an IDX file (magic number {bytes(data[:4]).hex()} should start 0000)")
     if code not in _IDX_DTYPES:
         raise DatasetError(f"{path}: unknown IDX dtype code 0x{code:02x}")
     if not 1 <= ndim <= 4:
@@ -41,32 +59,26 @@ def read_idx(path: str | os.PathLike, max_bytes: int = MAX_BYTES) -> np.ndarray:
     if len(data) < 4 + 4 * ndim:
         raise DatasetError(f"{path}: truncated in the header ({len(data)} bytes)")
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    dtype = np.dtype(_IDX_DTYPES[code])
-    expected = math.prod(shape) * dtype.itemsize
-    payload = len(data) - 4 - 4 * ndim
-    if payload != expected:
-        problem = "truncated" if payload < expected else "has trailing bytes"
-        raise DatasetError(
-            f"{path}: {problem}: the header's shape {shape} needs {expected} bytes of data, "
-            f"the file holds {payload}"
-        )
-    return (
-        np.frombuffer(data, dtype=dtype, offset=4 + 4 * ndim).reshape(shape).astype(dtype.newbyteorder("="))
-    )
+    return shape, np.dtype(_IDX_DTYPES[code]), 4 + 4 * ndim
 
 
 def load_idx(
-    images: str | os.PathLike, labels: str | os.PathLike, n_classes: int = 10, max_bytes: int = MAX_BYTES
+    images: str | os.PathLike,
+    labels: str | os.PathLike,
+    n_classes: int = 10,
+    max_bytes: float | None = None,
+    max_ratio: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """An IDX image file and its label file: (uint8 images (n, h, w), int64 labels (n,))."""
-    X, y = read_idx(images, max_bytes), read_idx(labels, max_bytes)
+    X, y = read_idx(images, max_bytes, max_ratio), read_idx(labels, max_bytes, max_ratio)
     if X.dtype != np.uint8 or X.ndim < 2:
         raise DatasetError(f"{images}: expected unsigned-byte images, got {X.dtype} of shape {X.shape}")
     if y.dtype != np.uint8 or y.ndim != 1:
         raise DatasetError(f"{labels}: expected a 1-D unsigned-byte label file, got {y.dtype} {y.shape}")
     if X.shape[0] != y.shape[0]:
         raise DatasetError(f"{images} holds {X.shape[0]} images but {labels} holds {y.shape[0]} labels")
-    if y.size and y.max() >= n_classes:
+    check_rows(X.shape[0], images, "the file")
+    if y.max() >= n_classes:
         i = int(np.argmax(y >= n_classes))
         raise DatasetError(f"{labels}: label {y[i]} at index {i} is out of range 0 … {n_classes - 1}")
     return X, y.astype(np.int64)
@@ -108,6 +120,14 @@ _SOURCES: dict[str, dict] = {
         },
     },
 }
+# What each of the ten labels stands for (Fashion-MNIST's from its README).
+CLASSES = {
+    "mnist": tuple(str(k) for k in range(10)),
+    "fashion-mnist": (
+        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    ),
+}  # fmt: skip
 SYSTEM_DIR = Path("/usr/share/datasets")  # where `apt-get install dataset-fashion-mnist` puts it
 MAX_DOWNLOAD_BYTES = 100 << 20
 
@@ -210,12 +230,14 @@ def load_idx_set(name, data_dir, download, mirrors, sha256, progress) -> Dataset
     X_test, y_test = load_idx(files[2], files[3])
     if X_train.shape[1:] != X_test.shape[1:]:
         raise DatasetError(f"{files[0]} and {files[2]} have different image shapes")
+    n_pixels = math.prod(X_train.shape[1:])
     return Dataset(
         name,
-        X_train.reshape(X_train.shape[0], -1),
+        X_train.reshape(X_train.shape[0], n_pixels),
         y_train,
-        X_test.reshape(X_test.shape[0], -1),
+        X_test.reshape(X_test.shape[0], n_pixels),
         y_test,
         10,
         tuple(X_train.shape[1:]),
+        list(CLASSES[name]),
     )

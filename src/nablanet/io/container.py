@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import ModelFileError
 from .atomic import atomic_open
-from .npz import MAX_FILE_BYTES, PARSE_ERRORS, members, read_member, read_npy
+from .npz import MAX_FILE_BYTES, PARSE_ERRORS, limit, open_regular, open_zip, read_member, read_npy
 
 __all__ = ["write_container", "read_container", "payload_digest", "FORMAT", "FORMAT_VERSION"]
 
@@ -27,6 +27,7 @@ FORMAT_VERSION = 1
 HEADER = "header.json"
 MAX_HEADER_BYTES = 16 << 20  # a long history with per-layer health fits in far less
 MODEL_DTYPES = ("float32", "float64")
+MAX_MEMBERS = 100_000  # header + W, b and optimizer slots for thousands of layers
 
 
 def write_container(path: str | os.PathLike, header: dict, arrays: Mapping[str, np.ndarray]) -> None:
@@ -63,16 +64,21 @@ def payload_digest(header: Mapping, arrays: Mapping[str, np.ndarray]) -> str:
 
 
 def read_container(
-    path: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES
+    path: str | os.PathLike, max_bytes: float | None = None
 ) -> tuple[dict, dict[str, np.ndarray]]:
-    """The checked header and arrays of a nablanet file, or ModelFileError."""
+    """The checked header and arrays of a nablanet file, or ModelFileError.
+
+    ``max_bytes`` caps the file's size (default ``$NABLANET_MAX_FILE_BYTES`` or 4 GiB).
+    Members are stored, so nothing unpacks past the file's own size, and the arrays
+    the header lists must fill their members exactly; the SHA-256 is checked last.
+    """
     path = Path(path)
     try:
-        header, arrays = _read_container(path, max_bytes)
+        max_bytes = limit("MAX_FILE_BYTES", max_bytes, MAX_FILE_BYTES)
+        with open_regular(path, ModelFileError) as f:
+            header, arrays = _read_container(f, path, max_bytes)
     except ModelFileError:
         raise
-    except FileNotFoundError:
-        raise ModelFileError(f"{path}: no such file") from None
     except PARSE_ERRORS as e:
         raise ModelFileError(f"{path}: damaged or not a nablanet file ({type(e).__name__}: {e})") from None
     if payload_digest(header, arrays) != header["sha256"]:
@@ -82,17 +88,13 @@ def read_container(
     return header, arrays
 
 
-def _read_container(path: Path, max_bytes: int) -> tuple[dict, dict[str, np.ndarray]]:
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise ModelFileError(f"{path}: {size} bytes is over the {max_bytes}-byte cap")
-    with zipfile.ZipFile(path) as zf:
-        infos = members(path, zf)
-        # We write members stored, not compressed: a small file that unpacks to
-        # gigabytes is refused before anything is read.
-        unpacked = sum(info.file_size for info in infos.values())
-        if unpacked > max_bytes:
-            raise ModelFileError(f"{path}: unpacks to {unpacked} bytes, over the {max_bytes}-byte cap")
+def _read_container(f, path: Path, max_bytes: float) -> tuple[dict, dict[str, np.ndarray]]:
+    # ratio 1: stored members unpack to their own size, never more than the file's.
+    zf, infos = open_zip(
+        f, path, ModelFileError, stored_only=True, max_bytes=max_bytes, max_ratio=1.0,
+        max_members=MAX_MEMBERS,
+    )  # fmt: skip
+    with zf:
         if HEADER not in infos:
             raise ModelFileError(f"{path}: not a nablanet file (no {HEADER} inside)")
         header = _parse_header(path, read_member(zf, infos[HEADER], MAX_HEADER_BYTES, path))
