@@ -35,6 +35,7 @@ __all__ = [
     "fit_name",
     "publish",
     "keep_as",
+    "stale_temps",
     "remove_stale_temps",
 ]
 
@@ -139,6 +140,8 @@ def keep_as(source: Path, name: Path) -> None:
     The link is made under a temp name and renamed over ``name``: ``source`` is
     untouched throughout, and ``name`` holds its old file or the new link.
     """
+    if name.exists() and os.path.samefile(source, name):
+        return  # already (a rename between two links of one file would do nothing)
     link = temp_path(source)
     os.link(source, link)
     try:
@@ -148,25 +151,30 @@ def keep_as(source: Path, name: Path) -> None:
         raise
 
 
-def remove_stale_temps(target: str | os.PathLike) -> int:
-    """Delete the temps that writers of ``target`` on this host left when they died.
+def stale_temps(target: str | os.PathLike) -> list[Path]:
+    """The temps that writers of ``target`` on this host left when they died.
 
-    A temp is removed only if its name is ours for this target, it was made on
-    this host, and its process no longer exists; a live writer's, another
-    host's, or anything else is left alone. Returns how many were removed.
+    A temp counts only if its name is ours for this target, it was made on this
+    host, and its process no longer exists; a live writer's, another host's, or
+    anything else is left alone.
     """
     target = Path(target)
     stem = fit_name(target.name, _TEMP_OVERHEAD, target.parent)
-    removed = 0
     try:
         names = os.listdir(target.parent)
     except OSError:
-        return 0
+        return []
+    found = []
     for name in names:
         m = _TEMP.match(name)
         if m and m["stem"] == stem and m["host"] == _HOST and _gone(int(m["pid"])):
-            removed += _unlink(target.parent / name)
-    return removed
+            found.append(target.parent / name)
+    return found
+
+
+def remove_stale_temps(target: str | os.PathLike) -> int:
+    """Delete the ``stale_temps`` of ``target``; returns how many were removed."""
+    return sum(_unlink(tmp) for tmp in stale_temps(target))
 
 
 def _gone(pid: int) -> bool:

@@ -37,7 +37,7 @@ import numpy as np
 
 from .. import optimizers
 from ..errors import ModelFileError
-from ..io.atomic import fit_name, keep_as, remove_stale_temps, resolve_target
+from ..io.atomic import fit_name, keep_as, publish, remove_stale_temps, resolve_target, stale_temps
 from ..io.container import FORMAT, FORMAT_VERSION, read_container, write_container
 from ..io.model import check_weights, network_from_spec, network_spec, weight_arrays
 from ..network import Network
@@ -120,7 +120,7 @@ class Checkpoint(Callback):
         self._run = run
         self._every = self.every if self.every is not None else getattr(run, "checkpoint_every", None)
         run.checkpoint_every = self._every
-        remove_stale_temps(self._latest)
+        self._look()
         if threading.current_thread() is threading.main_thread():
             self._previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
 
@@ -154,19 +154,41 @@ class Checkpoint(Callback):
 
     def save(self, run: Run) -> None:
         """Write the run now; the intact file it replaces becomes ``<path>.prev``."""
-        latest, prev = self._intact(self._latest), self._intact(self._prev)
         if self._sequence is None:
-            self._sequence = max((s for s in (latest, prev) if s is not None), default=0)
+            self._look()
         header, arrays = _checkpoint_contents(run, self.config, self._sequence + 1)
         # Keep the latest as .prev first, so that nothing stands between the new file's
-        # last byte and the rename that publishes it; never keep a damaged one.
-        if latest is not None and (prev is None or latest >= prev):
-            keep_as(self._latest, self._prev)
-            self._known = {_identity(self._prev): latest}
+        # last byte and the rename that publishes it.
+        self._keep_latest()
         write_container(self._latest, header, arrays)
         self._sequence += 1
         self._known[_identity(self._latest)] = self._sequence
         self.saves += 1
+
+    def _keep_latest(self) -> None:
+        """Link the latest to ``.prev`` if it is intact and not older: never a damaged one."""
+        latest, prev = self._intact(self._latest), self._intact(self._prev)
+        if latest is not None and (prev is None or latest >= prev):
+            keep_as(self._latest, self._prev)
+            self._known = {_identity(self._prev): latest}
+
+    def _look(self) -> None:
+        """Before this writer's first save: finish the save a killed writer left whole, remove
+        the temps of writers that died, and find the newest sequence number."""
+        newest = max((s for s in (self._intact(self._latest), self._intact(self._prev)) if s is not None), default=0)
+        whole = [(s, tmp) for tmp in stale_temps(self._latest) if (s := self._intact(tmp) or 0) > newest]
+        if whole:  # killed between its last byte and its rename: the rename is all it lacks
+            newest, tmp = max(whole)
+            _fsync(tmp)
+            self._keep_latest()
+            publish(tmp, self._latest)
+        remove_stale_temps(self._latest)
+        self._sequence = newest
+
+    @property
+    def sequence(self) -> int | None:
+        """The sequence number of this writer's last save (None before it has looked at the files)."""
+        return self._sequence
 
     def _intact(self, path: Path) -> int | None:
         """The sequence number of the checkpoint at ``path``; None if it is missing or damaged.
@@ -183,6 +205,14 @@ class Checkpoint(Callback):
             except ModelFileError:
                 self._known[key] = None
         return self._known[key]
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _identity(path: Path) -> tuple:
@@ -262,32 +292,34 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray
 
 
 def _newest(path: str | os.PathLike) -> tuple[_Saved, Path]:
+    """The checkpoint with the highest sequence number among the intact ones: the latest file,
+    ``.prev``, and any whole file a killed writer left before its rename."""
     latest = Path(os.path.realpath(path))
     prev = previous_path(latest)
-    try:
-        newest, source = _read_checkpoint_file(latest), latest
-    except ModelFileError as latest_error:
-        if not prev.exists():
-            raise
+    found, errors = [], []
+    for candidate in (latest, *(p for p in (prev,) if p.exists()), *stale_temps(latest)):
         try:
-            saved = _read_checkpoint_file(prev)
-        except ModelFileError as prev_error:
-            raise ModelFileError(f"{latest_error}; the previous checkpoint is bad too: {prev_error}") from None
-        warnings.warn(f"{latest_error}; resuming from the previous checkpoint {prev}", stacklevel=3)
-        return saved, prev
-    if prev.exists():
-        try:
-            saved = _read_checkpoint_file(prev)
-        except ModelFileError:
-            return newest, source  # the latest is intact and the newest there is
-        if saved.sequence > newest.sequence:
-            warnings.warn(
-                f"{latest} is save {newest.sequence}, older than {prev}'s save {saved.sequence}; "
-                "resuming from the newer one",
-                stacklevel=3,
-            )
-            return saved, prev
-    return newest, source
+            found.append((_read_checkpoint_file(candidate), candidate))
+        except ModelFileError as e:
+            errors.append(e)
+    if not found:
+        if len(errors) > 1 and prev.exists():
+            raise ModelFileError(f"{errors[0]}; the previous checkpoint is bad too: {errors[1]}")
+        raise errors[0]
+    saved, source = max(found, key=lambda f: f[0].sequence)  # the first of equals: the latest
+    if source == prev:
+        if found[0][1] == latest:
+            why = f"{latest} is save {found[0][0].sequence}, older than {prev.name}'s {saved.sequence}"
+        else:
+            why = str(errors[0])
+        warnings.warn(f"{why}; resuming from the previous checkpoint {prev}", stacklevel=3)
+    elif source != latest:
+        warnings.warn(
+            f"resuming from {source.name}, a whole checkpoint that a killed writer had not yet "
+            f"renamed to {latest.name}",
+            stacklevel=3,
+        )
+    return saved, source
 
 
 def _read_checkpoint_file(path: Path) -> _Saved:
