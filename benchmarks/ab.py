@@ -1,13 +1,17 @@
 """What a change bought: one training step's time at a git revision against the working tree.
 
-Run:  python benchmarks/ab.py A [--ref HEAD] [--rounds 4] [--threads 1]     (A, B or C)
+Run:  python -m benchmarks.ab A [--ref HEAD] [--rounds 4] [--threads 1]     (A, B or C)
 
 Exports ``src/`` at ``--ref`` into a temporary directory, then alternates fresh
 processes, one importing that copy and one importing the working tree's, each
 timing ``train_step`` on one batch of configuration A, B or C: the minimum over
 15 repeats of many calls. Rounds alternate so that a slow spell of a shared
 machine hits both sides; the minimum filters out the interruptions. Prints both
-sides' medians and minima over the rounds, and new/old of the minima.
+sides' medians and minima over the rounds, and new/old of the minima. The child
+speaks both APIs of the step: ``Workspace(sizes, m, dtype)`` from
+``nablanet.buffers`` (since the Core rewrite), ``Workspace(net, m)`` from
+``nablanet.backprop`` before it; ``train_step(net, optimizer, x, y, λ/n, weights,
+ws)`` in both.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from nablanet.bench import CONFIGS
+from benchmarks.peers.bench import CONFIGS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,15 +34,20 @@ CHILD = """
 import sys, timeit
 import numpy as np
 import nablanet as nn
-from nablanet.backprop import Workspace
 from nablanet.train import train_step
+try:
+    from nablanet.buffers import Workspace
+    workspace = lambda net, m: Workspace(net.sizes, m, net.dtype)
+except ImportError:  # a revision before the Core rewrite
+    from nablanet.backprop import Workspace
+    workspace = Workspace
 
 sizes, act, out, cost, m, eta, init, number = {setting!r}
 rng = np.random.default_rng(0)
 net = nn.Network(sizes, act, out, cost, init=init, seed=0)
 x = rng.random((m, sizes[0]), dtype=np.float32)
 y = np.ascontiguousarray(np.eye(sizes[-1], dtype=np.float32)[:, rng.integers(0, sizes[-1], m)])  # as fit
-opt, ws = nn.SGD(eta * 1e-3), Workspace(net, m)  # a small η keeps the weights near their start
+opt, ws = nn.SGD(eta * 1e-3), workspace(net, m)  # a small η keeps the weights near their start
 step = lambda: train_step(net, opt, x.T, y, 0.0, None, ws)
 print(min(timeit.repeat(step, number=number, repeat=15)) / number * 1e6)
 """

@@ -1,13 +1,13 @@
 """The floor in NumPy: a training step with nothing but NumPy calls, against nablanet's.
 
-Run:  python benchmarks/numpy_floor.py A     (one BLAS thread is steadiest: OPENBLAS_NUM_THREADS=1)
-      python benchmarks/numpy_floor.py B     (an epoch of B, 2 threads as in the benchmark)
+Run:  python -m benchmarks.numpy_floor A     (one BLAS thread is steadiest: OPENBLAS_NUM_THREADS=1)
+      python -m benchmarks.numpy_floor B     (an epoch of B, 2 threads as in the benchmark)
 
 A step of [784, 30, 10], sigmoid, quadratic cost, batch 10, written out flat: every
 operation one NumPy call into a preallocated array, scalar operands as 0-d arrays,
 no Python function calls, no checks beyond the one on Δw; the products as
-``blas.dot`` (``np.dot`` without its dispatch) and −η folded into δ^L, as in
-``train_step``. This is what any NumPy
+``blas.dot`` (``np.dot`` without its dispatch) and −η folded into δ^L (nablanet
+applies it in the optimizer's axpy instead). This is what any NumPy
 implementation of the batched algorithm must spend per step, and nablanet's
 ``train_step`` is compared with it on the same batch. Prints the minimum over 15
 repeats of 2,000 calls, in µs, for each part, for the products alone, and for
@@ -16,7 +16,7 @@ repeats of 2,000 calls, in µs, for each part, for the products alone, and for
 B ([784, 100, 10], ReLU, softmax + cross-entropy, batch 128) is timed over whole
 epochs of 60,000 random examples, because its cost is in fetching each shuffled
 batch and running the products on operands fresh from memory: the benchmark's
-plain NumPy loop (``nablanet.bench_floor.FlatLoop``: gather, products, bias, ReLU,
+plain NumPy loop (``benchmarks.peers.floor.FlatLoop``: gather, products, bias, ReLU,
 softmax, cost, BP1–BP4, update with its check), nablanet's ``fit``, and the
 products alone on operands already in cache; medians and minima over 5
 interleaved epochs, µs per step.
@@ -31,20 +31,18 @@ import timeit
 import numpy as np
 
 import nablanet as nn
-from nablanet.backprop import Workspace
-from nablanet.bench_floor import FlatLoop
+from benchmarks.peers.floor import FlatLoop
 from nablanet.blas import dot, vdot
+from nablanet.buffers import Workspace
 from nablanet.train import train_step
 
 m, f32 = 10, np.float32
 rng = np.random.default_rng(0)
 net = nn.Network([784, 30, 10], "sigmoid", "sigmoid", "quadratic", seed=0)
-flat = net.flat().copy()  # the flat step's own parameters, in nablanet's layout
-W1, W2 = flat[:23520].reshape(30, 784), flat[23520:23820].reshape(10, 30)
-b1, b2 = flat[23820:23850], flat[23850:]
-nabla = np.empty_like(flat)
-nW1, nW2 = nabla[:23520].reshape(30, 784), nabla[23520:23820].reshape(10, 30)
-nb1, nb2 = nabla[23820:23850], nabla[23850:]
+_own = FlatLoop(net, eta=3e-3)  # only for its copy of the parameters, laid out as net.flat
+flat, nabla = _own.flat, _own.nabla
+W1, W2, nW1, nW2 = _own.W[1], _own.W[2], _own.nabla_W[1], _own.nabla_W[2]
+b1, b2, nb1, nb2 = _own.b[1][:, 0], _own.b[2][:, 0], _own.nabla_b[1], _own.nabla_b[2]
 x = rng.random((m, 784), dtype=f32)
 yT = np.ascontiguousarray(np.eye(10, dtype=f32)[:, rng.integers(0, 10, m)])  # target columns, as fit has them
 z1, a1, d1 = (np.empty((30, m), f32) for _ in range(3))
@@ -112,7 +110,7 @@ def products():
 
 
 def main_a() -> None:
-    opt, ws = nn.SGD(3e-3), Workspace(net, m)
+    opt, ws = nn.SGD(3e-3), Workspace(net.sizes, m, net.dtype)
     timed = {
         "forward": forward,
         "cost": cost,
@@ -147,7 +145,7 @@ def main_b() -> None:
             dot(delta[1], x, out=nabla_W[1])
 
     def nablanet_fit():
-        nn.fit(netb, X, labels, epochs=1, batch_size=m, eta=0.1, seed=1)
+        nn.fit(netb, X, labels, epochs=1, batch_size=m, optimizer=nn.SGD(0.1), seed=1)
 
     timed = {
         "flat epoch": lambda: loop.epoch(X, YT, m, rng),

@@ -1,61 +1,88 @@
 """Where one training step's time goes: gather, forward, cost, backward, update, the whole step.
 
-Run:  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/step_parts.py A   (or B)
+Run:  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m benchmarks.step_parts A   (or B, C)
 
-Prints the mean µs per call over 2,000 calls of each part, on random data of Fashion-MNIST's
-shape, for configuration A ([784, 30, 10], sigmoid, quadratic, batch 10) or B ([784, 100, 10],
-ReLU + softmax/cross-entropy, batch 128) of the benchmark.
+Prints the median over 7 rounds of the mean µs per call of each part (2,000 calls a
+round for A, 200 for B, 20 for C), on random data of Fashion-MNIST's shape, for a
+configuration of the peer benchmark. Beside the parts: the update's two passes
+over the parameters on their own (the finiteness check ‖∇C‖², one BLAS dot, and
+the axpy w ← w − η∇C), the forward pass's bias adds and activations on their own,
+and the matrix products of one step alone (the benchmark's GEMM bound).
 """
 
+import statistics
 import sys
 import time
 
 import numpy as np
 
 import nablanet as nn
-from nablanet.backprop import Workspace, backward, forward
+from benchmarks.peers.bench import CONFIGS, gemm_step_seconds
+from nablanet.backprop import backward
+from nablanet.blas import axpy, vdot
+from nablanet.buffers import Workspace
+from nablanet.network import forward
 from nablanet.train import train_step
 
-CONFIGS = {
-    "A": ([784, 30, 10], "sigmoid", "sigmoid", "quadratic", 10, 3.0),
-    "B": ([784, 100, 10], "relu", "softmax", "cross_entropy", 128, 0.1),
-}
+CALLS = {"A": 2000, "B": 200, "C": 20}
 
 
-def mean_us(f, n: int = 2000) -> float:
+def median_us(f, n: int, rounds: int = 7) -> float:
     f()
-    start = time.perf_counter()
-    for _ in range(n):
-        f()
-    return (time.perf_counter() - start) / n * 1e6
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(n):
+            f()
+        times.append((time.perf_counter() - start) / n * 1e6)
+    return statistics.median(times)
 
 
 def main(name: str) -> None:
-    sizes, act, out, cost, m, eta = CONFIGS[name]
-    rng = np.random.default_rng(0)
-    net = nn.Network(sizes, act, out, cost, seed=0)
-    X = rng.random((60000, 784), dtype=np.float32)
-    labels = rng.integers(0, 10, 60000)
-    YT = np.ascontiguousarray(np.eye(10, dtype=np.float32)[:, labels])  # target columns, as fit keeps them
+    cfg, n = CONFIGS[name], CALLS[name]
+    m, rng = cfg.batch, np.random.default_rng(0)
+    net = nn.Network(cfg.sizes, cfg.activation, cfg.output, cfg.cost, cfg.init, seed=0)
+    X = rng.random((60000, cfg.sizes[0]), dtype=np.float32)
+    labels = rng.integers(0, cfg.sizes[-1], 60000)
+    YT = np.ascontiguousarray(np.eye(cfg.sizes[-1], dtype=np.float32)[:, labels])  # columns, as in fit
     # η·10⁻³ keeps the weights near their start over thousands of steps on one batch
     # (at the real η they saturate, and the parts would be timed on saturated layers).
-    opt, ws = nn.SGD(eta * 1e-3), Workspace(net, m)
-    x, y = np.empty((m, 784), np.float32), np.empty((10, m), np.float32)
+    opt, ws = nn.SGD(cfg.eta * 1e-3), Workspace(net.sizes, m, net.dtype)
+    x, y = np.empty((m, cfg.sizes[0]), np.float32), np.empty((cfg.sizes[-1], m), np.float32)
     idx = rng.permutation(60000)[:m]
 
     def gather():
         X.take(idx, axis=0, out=x, mode="clip")
         YT.take(idx, axis=1, out=y, mode="clip")
 
-    parts = {"gather": mean_us(gather), "forward": mean_us(lambda: forward(net, x.T, ws))}
+    gather()
+    parts = {"gather": median_us(gather, n), "forward": median_us(lambda: forward(net, x.T, ws), n)}
     z, a = forward(net, x.T, ws)
-    parts["cost"] = mean_us(lambda: net.cost.fn(a[-1], y))
-    c = opt.gradient_scale()  # plain SGD: backprop returns −η ∇C, which step adds as it is
-    parts["backward"] = mean_us(lambda: backward(net, z, a, y, None, ws, c))
-    parts["update"] = mean_us(lambda: opt.step([net.flat()], [ws.nabla], prescaled=True))
-    step = mean_us(lambda: train_step(net, opt, x.T, y, 0.0, None, ws))
-    rounded = {k: round(v, 1) for k, v in parts.items()}
-    print(name, rounded, f"sum {sum(parts.values()):.1f}", f"step {step:.1f}")
+    parts["cost"] = median_us(lambda: net.cost.fn(a[-1], y), n)
+    parts["backward"] = median_us(lambda: backward(net, z, a, y, None, ws), n)
+    parts["update"] = median_us(lambda: opt.step([net.flat], [ws.nabla]), n)
+    step = median_us(lambda: train_step(net, opt, x.T, y, 0.0, None, ws), n)
+    nabla, scratch = ws.nabla, net.flat.copy()
+    zb = [None, *(np.empty_like(z_l) for z_l in z[1:])]  # the bias adds write here, leaving z as it is
+
+    def bias_adds():
+        for l, b in enumerate(net.b, start=1):
+            np.add(z[l], b[:, None], out=zb[l])
+
+    def activations():
+        for l, act in enumerate(net.activations, start=1):
+            act.fn(z[l], out=a[l])
+
+    inside = {
+        "update: ‖∇C‖²": median_us(lambda: vdot(nabla, nabla), n),
+        "update: axpy": median_us(lambda: axpy(-1e-9, nabla, scratch), n),
+        "forward: bias adds": median_us(bias_adds, n),
+        "forward: activations": median_us(activations, n),
+        "products alone": gemm_step_seconds(cfg) * 1e6,
+    }
+    shown = {k: round(v, 1) for k, v in parts.items()}
+    print(name, shown, f"sum {sum(parts.values()):.1f}", f"step {step:.1f} µs")
+    print("  of which:", {k: round(v, 1) for k, v in inside.items()})
 
 
 if __name__ == "__main__":

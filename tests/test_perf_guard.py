@@ -10,15 +10,21 @@ The per-example reference path is counted the same way, to show that the check
 can fail. Nothing here is timed.
 """
 
+import argparse
 import gc
+import json
 import sys
 from collections import Counter
 
 import numpy as np
 import pytest
+from benchmarks import before_after
+from benchmarks.peers import bench
+from benchmarks.peers.floor import FlatLoop
 
 import nablanet as nn
-from nablanet.backprop import Workspace, backprop_reference
+from nablanet.backprop import backprop_reference
+from nablanet.buffers import Workspace
 from nablanet.train import Run, train, train_step
 
 CASES = [
@@ -69,7 +75,7 @@ def batch(net, m, seed=0):
 
 def step_calls(sizes, activation, cost, m):
     net = nn.Network(sizes, activation=activation, cost=cost, seed=0)
-    ws, opt = Workspace(net, m), nn.SGD(0.1)
+    ws, opt = Workspace(net.sizes, m, net.dtype), nn.SGD(0.1)
     x, y = batch(net, m)
     train_step(net, opt, x, y, 0.0, None, ws)  # first call: lazy set-up, if any
     return count_calls(train_step, net, opt, x, y, 0.0, None, ws)
@@ -109,14 +115,10 @@ def test_the_count_catches_a_per_example_loop():
     assert large["line"] > 4 * small["line"] and large["c_call"] > 4 * small["c_call"]
 
 
-# -- the benchmark harness (nablanet.bench): its arithmetic, and one tiny real run ----------
+# -- the benchmark harness (benchmarks/peers/bench.py): its arithmetic, and one tiny real run --
 
 
 def bench_args(tmp_path, *argv):
-    import argparse
-
-    from nablanet import bench
-
     parser = argparse.ArgumentParser()
     bench.add_arguments(parser)
     args = parser.parse_args(["--out", str(tmp_path), *argv])
@@ -125,7 +127,6 @@ def bench_args(tmp_path, *argv):
 
 
 def test_bench_summary_computes_ratios_and_checks_targets(tmp_path):
-    from nablanet import bench
 
     args = bench_args(tmp_path, "--configs", "A,C", "--peers", "nablanet,torch,numpy", "--examples", "1000")
     jobs, skipped = bench.plan(args)
@@ -166,10 +167,6 @@ def test_bench_rejects_bad_options(tmp_path):
 
 
 def test_bench_runs_end_to_end_on_a_tiny_problem(tmp_path):
-    import json
-
-    from nablanet import bench
-
     args = bench_args(
         tmp_path, "--configs", "A", "--peers", "nablanet,reference,numpy", "--examples", "200",
         "--repeats", "1", "--data", "random",
@@ -186,7 +183,29 @@ def test_bench_runs_end_to_end_on_a_tiny_problem(tmp_path):
     assert "| A |" in text and "nablanet / per-example ref." in text
 
 
-# -- the plain NumPy loop the benchmark measures nablanet against (nablanet.bench_floor) ------
+def test_before_after_pools_the_repetitions_of_separate_runs(tmp_path):
+    # Three one-repetition runs of one side make one report of three repetitions:
+    # medians over all of them, and each repetition's own ratio in run order.
+    paths = []
+    for k, (nablanet_s, torch_s) in enumerate([(1.0, 4.0), (3.0, 6.0), (2.0, 20.0)]):
+        run = {"examples": 1000, "peak_rss": 1, "dataset_bytes": 1}
+        raw = {"A/nablanet": [{**run, "seconds": nablanet_s}], "A/torch": [{**run, "seconds": torch_s}]}
+        report = {"wall_seconds": 1.0, "load_average_1min": [0.5, 1.0 + k], "raw": raw,
+                  "settings": {"configs": {"A": {}}, "repeats": 1}}  # fmt: skip
+        paths.append(tmp_path / f"run{k}.json")
+        paths[-1].write_text(json.dumps(report))
+    pooled = before_after.pool(paths)
+    assert pooled["settings"]["repeats"] == 3
+    assert pooled["load_average_1min"] == [0.5, 1.0, 0.5, 2.0, 0.5, 3.0]
+    row = pooled["summary"]["configs"]["A"]
+    assert row["nablanet"] == 500 and row["torch"] == 1000 / 6  # medians: 2 s and 6 s
+    target = next(t for t in pooled["summary"]["targets"] if t["what"] == "torch")
+    assert target["value"] == pytest.approx(3.0) and target["per_repetition"] == pytest.approx([4, 2, 10])
+    table = before_after.compare(pooled, before_after.pool(paths[:1]))
+    assert "| A | PyTorch | 3.00 | 4.00 | 1.333 | 4.00, 2.00, 10.00 | 4.00 |" in table
+
+
+# -- the plain NumPy loop the benchmark measures nablanet against (benchmarks/peers/floor.py) --
 
 FLOOR_NETS = [
     ([12, 7, 4], "sigmoid", "sigmoid", "quadratic"),  # A's kind
@@ -199,9 +218,6 @@ FLOOR_NETS = [
 
 @pytest.mark.parametrize("sizes, hidden, output, cost", FLOOR_NETS)
 def test_flat_loop_step_moves_the_weights_as_train_step_does(sizes, hidden, output, cost):
-    from nablanet.bench_floor import FlatLoop
-    from nablanet.train import train_step
-
     net = nn.Network(sizes, hidden, output, cost, init="he", dtype=np.float64, seed=0)
     rng = np.random.default_rng(1)
     x, y = rng.random((6, sizes[0])), np.eye(sizes[-1])[rng.integers(0, sizes[-1], 6)]
@@ -211,28 +227,24 @@ def test_flat_loop_step_moves_the_weights_as_train_step_does(sizes, hidden, outp
     cost_flat = loop.step(xb, yb, 6)
     cost_nablanet = train_step(net, nn.SGD(0.7), x.T, y.T, 0.0)
     assert cost_flat == pytest.approx(cost_nablanet, rel=1e-12)
-    np.testing.assert_allclose(loop.flat, net.flat(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(loop.flat, net.flat, rtol=1e-12, atol=1e-15)
     assert not np.array_equal(loop.flat, nn.Network(sizes, hidden, output, cost, init="he",
-                                                    dtype=np.float64, seed=0).flat())  # fmt: skip
+                                                    dtype=np.float64, seed=0).flat)  # fmt: skip
 
 
 def test_flat_loop_epoch_matches_fit_with_a_partial_last_batch():
-    from nablanet.bench_floor import FlatLoop
-
     sizes = [10, 8, 3]
     net = nn.Network(sizes, "relu", "softmax", "cross_entropy", init="he", dtype=np.float64, seed=2)
     rng = np.random.default_rng(3)
     X, labels = rng.random((45, 10)), rng.integers(0, 3, 45)  # batches of 8: five, then one of 5
     loop = FlatLoop(net, eta=0.3)
     mean_cost = loop.epoch(X, np.eye(3)[:, labels], 8, np.random.default_rng(4))
-    history = nn.fit(net, X, labels, epochs=1, batch_size=8, eta=0.3, seed=4)
+    history = nn.fit(net, X, labels, epochs=1, batch_size=8, optimizer=nn.SGD(0.3), seed=4)
     assert mean_cost == pytest.approx(history.cost[0], rel=1e-12)
-    np.testing.assert_allclose(loop.flat, net.flat(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(loop.flat, net.flat, rtol=1e-12, atol=1e-15)
 
 
 def test_flat_loop_refuses_what_it_does_not_implement():
-    from nablanet.bench_floor import FlatLoop
-
     with pytest.raises(ValueError, match="sigmoid or relu hidden layers"):
         FlatLoop(nn.Network([4, 3, 2], "tanh", "sigmoid", "quadratic"), eta=1.0)
     with pytest.raises(ValueError, match="softmax \\+ cross_entropy"):
@@ -246,9 +258,6 @@ def test_flat_loop_refuses_what_it_does_not_implement():
 
 def test_flat_loop_takes_a_huge_but_finite_update_as_sgd_does():
     # ‖Δw‖² overflows float32 here while every Δw is finite: both must take the step.
-    from nablanet.bench_floor import FlatLoop
-    from nablanet.train import train_step
-
     net = nn.Network([3, 2], "sigmoid", "sigmoid", "quadratic", seed=0)
     loop = FlatLoop(net, eta=1e25)
     x, y = loop.buffers(4)[:2]
@@ -257,7 +266,7 @@ def test_flat_loop_takes_a_huge_but_finite_update_as_sgd_does():
     loop.step(x, y, 4)
     train_step(net, nn.SGD(1e25), x.T, y, 0.0)
     assert np.isfinite(loop.flat).all()
-    np.testing.assert_allclose(loop.flat, net.flat(), rtol=1e-5)
+    np.testing.assert_allclose(loop.flat, net.flat, rtol=1e-5)
 
 
 def test_fit_hands_train_step_targets_in_the_layout_of_its_outputs(monkeypatch):
