@@ -1,6 +1,6 @@
 """Before and after a change: the peer benchmark on two checkouts, one repetition at a time, alternating.
 
-Run, from the repository root (the checkout "after"):
+Run, from the repository root (by default the checkout "after"; ``--after DIR`` names another):
 
     git worktree add /tmp/base <revision before the change>
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m benchmarks.before_after /tmp/base --rounds 3
@@ -91,16 +91,24 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     extra = argv[argv.index("--") + 1 :] if "--" in argv else []
     own = argv[: argv.index("--")] if "--" in argv else argv
-    p = argparse.ArgumentParser(prog="python -m benchmarks.before_after", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.before_after",
+        description=__doc__.splitlines()[0],
+        epilog="Options after -- go to both harness runs (default: -- --configs A,B,C).",
+    )
     p.add_argument("before", type=Path, help="the checkout of the code before the change")
+    p.add_argument(
+        "--after", type=Path, default=ROOT, help="the checkout after it (default: this one, as it is)"
+    )
     p.add_argument("--rounds", type=bench._positive, default=3, help="repetitions of each side (default 3)")
     p.add_argument("--out", type=Path, default=None, help="directory (default benchmarks/results/ab-<time>)")
     args = p.parse_args(own)
-    if not (args.before / "benchmarks" / "run.py").is_file():
-        p.error(f"{args.before} has no benchmarks/run.py: not a nablanet checkout")
+    for tree in (args.before, args.after):
+        if not (tree / "benchmarks" / "run.py").is_file():
+            p.error(f"{tree} has no benchmarks/run.py: not a nablanet checkout")
     extra = extra or ["--configs", "A,B,C"]
     out = args.out or ROOT / "benchmarks" / "results" / time.strftime("ab-%Y%m%d-%H%M%S", time.gmtime())
-    sides = {"before": args.before.resolve(), "after": ROOT}
+    sides = {"before": args.before.resolve(), "after": args.after.resolve()}
     paths: dict[str, list[Path]] = {"before": [], "after": []}
     for k in range(args.rounds):
         for side, tree in sides.items():
