@@ -1,6 +1,8 @@
 """Datasets: IDX, the download path, CSV, NPZ, the restricted pickle reader, helpers."""
 
 import gzip
+import os
+import re
 import hashlib
 import http.server
 import pickle
@@ -554,3 +556,217 @@ def test_transform_composes_with_a_pickle_already_in_unit_range(tmp_path):
     d = load(tmp_path / "mnist.pkl.gz", standardize=True)
     assert np.allclose(d.transform(parts[2][0]), d.X_test, atol=1e-6)
     assert abs(float(d.X_train.mean())) < 1e-5
+
+
+# -- hostile files: bounded cost, exact labels, one error type (issue 15) ----------------------
+
+
+def _timed_peak(fn):
+    """(seconds, peak traced bytes, the DatasetError raised or None): fn run twice, once
+    timed and once under tracemalloc, which slows Python code several times over."""
+    import time
+    import tracemalloc
+
+    def call():
+        try:
+            fn()
+        except DatasetError as e:
+            return e
+        return None
+
+    start = time.perf_counter()
+    error = call()
+    seconds = time.perf_counter() - start
+    tracemalloc.start()
+    call()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return seconds, peak, error
+
+
+def test_a_pickle_of_many_marks_and_tuples_is_linear(tmp_path):
+    """The old reader rescanned the stack at every TUPLE: 9,000 of them took seconds."""
+    data = b"\x80\x02" + b"(" * 9000 + b"t" * 9000 + b"."
+    (tmp_path / "mnist.pkl.gz").write_bytes(gzip.compress(data))
+    seconds, _, error = _timed_peak(lambda: load(tmp_path / "mnist.pkl.gz"))
+    assert seconds < 0.5 and "expected a (train, validation, test) tuple" in str(error)
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"N" * 20_000 + b".", "stack grows past 10000"),
+        (b"(" * 20_000, "more than 10000 open marks"),
+        (b"N" + b"\x85" * 50_000 + b".", "more than 20000 pickle opcodes"),
+        (b"\x80\x02" + b"N" * (30 << 20) + b".", "decompresses to more than"),
+    ],
+)
+def test_pickle_bombs_are_refused_quickly_and_small(tmp_path, data, message):
+    (tmp_path / "mnist.pkl.gz").write_bytes(gzip.compress(data, 9))
+    assert (tmp_path / "mnist.pkl.gz").stat().st_size < 1 << 20
+    seconds, peak, error = _timed_peak(lambda: load(tmp_path / "mnist.pkl.gz"))
+    assert message in str(error) and seconds < 1 and peak < 50 << 20
+
+
+def test_pickled_bytes_reused_through_the_memo_do_not_multiply():
+    """One string encoded to bytes again and again through the memo would copy it each time."""
+    big = "\0" * 100_000
+    body = b"\x80\x02c_codecs\nencode\nq\x00X" + len(big).to_bytes(4, "little") + big.encode() + b"q\x01"
+    calls = b"h\x00h\x01\x8c\x06latin1\x86R" * 50
+    seconds, peak, error = _timed_peak(lambda: read_restricted(body + b"(" + calls + b"t.", "m"))
+    assert "builds more data than it holds" in str(error) and peak < 5 << 20
+
+
+@pytest.mark.parametrize("kind", ["dev-zero", "fifo"])
+@pytest.mark.parametrize("name", ["x.pkl", "t.csv", "d.npz", "train-images-idx3-ubyte"])
+def test_only_regular_files_are_read(tmp_path, kind, name):
+    path = tmp_path / name
+    if kind == "dev-zero":
+        path.symlink_to("/dev/zero")
+    else:
+        os.mkfifo(path)
+    read = read_idx if name.startswith("train") else load
+    outcome = []
+    reader = threading.Thread(target=lambda: outcome.append(_timed_peak(lambda: read(path))), daemon=True)
+    reader.start()
+    reader.join(5)
+    if reader.is_alive() and kind == "fifo":  # unblock the old code's open(), then fail
+        with open(path, "wb"):
+            pass
+    assert not reader.is_alive()
+    seconds, peak, error = outcome[0]
+    assert "not a regular file" in str(error) and peak < 1 << 20
+
+
+def test_a_gzip_bomb_stops_at_the_ratio_cap_and_the_cap_can_be_raised(tmp_path, monkeypatch):
+    a = np.zeros((6000, 28, 28), np.uint8)  # 4.7 MB of zeros: 5 KB compressed
+    (tmp_path / "i.gz").write_bytes(gzip.compress(idx_bytes(a)))
+    seconds, peak, error = _timed_peak(lambda: read_idx(tmp_path / "i.gz"))
+    assert "decompresses to more than 4194304 bytes (10× its size" in str(error) and peak < 10 << 20
+    assert read_idx(tmp_path / "i.gz", max_ratio=10_000).shape == a.shape
+    monkeypatch.setenv("NABLANET_MAX_RATIO", "10000")
+    assert read_idx(tmp_path / "i.gz").shape == a.shape
+
+
+def test_an_npz_that_inflates_past_the_ratio_is_refused_from_its_directory(tmp_path):
+    np.savez_compressed(tmp_path / "z.npz", X=np.zeros((8000, 784), np.uint8), y=np.zeros(8000, np.int64))
+    assert (tmp_path / "z.npz").stat().st_size < 100_000
+    seconds, peak, error = _timed_peak(lambda: load_npz(tmp_path / "z.npz"))
+    assert "unpacks to" in str(error) and "max_ratio=" in str(error) and peak < 1 << 20
+    assert load_npz(tmp_path / "z.npz", max_ratio=1000).n_features == 784
+
+
+def _lie_about_size(path: Path, member: str, size: int) -> None:
+    """Rewrite the central directory's uncompressed size of one member (the CRC stays)."""
+    data = bytearray(path.read_bytes())
+    at = data.find(b"PK\x01\x02")
+    while at >= 0:
+        name_len = int.from_bytes(data[at + 28 : at + 30], "little")
+        if data[at + 46 : at + 46 + name_len] == member.encode():
+            data[at + 24 : at + 28] = size.to_bytes(4, "little")
+        at = data.find(b"PK\x01\x02", at + 4)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("size", [200, 10**6])
+def test_an_npz_whose_directory_lies_is_caught_while_streaming(tmp_path, size):
+    np.savez_compressed(tmp_path / "z.npz", X=np.zeros((3000, 784), np.uint8), y=np.zeros(3000, np.int64))
+    _lie_about_size(tmp_path / "z.npz", "X.npy", size)
+    seconds, peak, error = _timed_peak(lambda: load_npz(tmp_path / "z.npz", max_ratio=1000))
+    assert error is not None and peak < 4 << 20
+
+
+@pytest.mark.parametrize(
+    "cell, message",
+    [
+        ("1e19", "needs more classes than the cap of 10,000"),
+        ("2000000", "needs more classes than the cap of 10,000"),
+        ("1e999999999", "needs more classes than the cap"),
+        ("", "row 4, column 3 \\('y'\\): the label is blank"),
+        ("-1", "label '-1' is not an integer ≥ 0"),
+        ("nan", "label 'nan' is not an integer ≥ 0"),
+        ("cat", "mixes numbers \\(row 2\\) and text \\(row 4\\)"),
+    ],
+)
+def test_csv_labels_are_exact_integers(tmp_path, cell, message):
+    p = _table(tmp_path, f"a,b,y\n1,2,0\n3,4,1\n5,6,{cell}\n7,8,1\n")
+    seconds, peak, error = _timed_peak(lambda: load_csv(p))
+    assert re.search(message, str(error)) and seconds < 0.5 and peak < 1 << 20
+
+
+def test_csv_integer_labels_in_other_spellings_and_the_class_cap_override(tmp_path, monkeypatch):
+    p = _table(tmp_path, "".join(f"{i},{['0', '1.0', '2e0', '+3'][i % 4]}\n" for i in range(40)))
+    assert sorted(set(load_csv(p).y_train)) == [0, 1, 2, 3]
+    with pytest.raises(DatasetError, match="cap of 3 "):
+        load_csv(p, max_classes=3)
+    monkeypatch.setenv("NABLANET_MAX_CLASSES", "3")
+    with pytest.raises(DatasetError, match="cap of 3 "):
+        load(p)
+    text = _table(tmp_path, "".join(f"{i},c{i % 5}\n" for i in range(40)), "names.csv")
+    with pytest.raises(DatasetError, match="5 distinct labels, over the cap of 3 classes"):
+        load(text)
+
+
+def test_npz_labels_out_of_range_and_empty_sets(tmp_path):
+    X = np.zeros((4, 2))
+    np.savez(tmp_path / "u.npz", X=X, y=np.array([0, 1, 2**64 - 1, 0], np.uint64))
+    with pytest.raises(DatasetError, match=r"y\[2\]: label 18446744073709551615 means"):
+        load_npz(tmp_path / "u.npz")
+    np.savez(tmp_path / "n.npz", X=X, y=np.array([0, 1, -1, 0]))
+    with pytest.raises(DatasetError, match=r"y\[2\] is -1, not a label ≥ 0"):
+        load_npz(tmp_path / "n.npz")
+    np.savez(tmp_path / "e.npz", X=np.zeros((0, 2)), y=np.zeros(0, np.int64))
+    with pytest.raises(DatasetError, match="X has 0 examples"):
+        load_npz(tmp_path / "e.npz")
+    np.savez(tmp_path / "b.npz", X=X, y=np.array([True, False] * 2))
+    with pytest.raises(DatasetError, match="integer labels"):
+        load_npz(tmp_path / "b.npz")
+
+
+def test_idx_with_zero_images_says_so(tmp_path):
+    (tmp_path / "i").write_bytes(idx_bytes(np.zeros((0, 4, 4), np.uint8)))
+    (tmp_path / "l").write_bytes(idx_bytes(np.zeros(0, np.uint8)))
+    with pytest.raises(DatasetError, match="has 0 examples"):
+        datasets.load_idx(tmp_path / "i", tmp_path / "l")
+
+
+def test_npz_common_key_names_and_a_key_mapping(tmp_path):
+    rng = np.random.default_rng(0)
+    X, y = rng.integers(0, 256, (20, 28, 28), dtype=np.uint8), np.arange(20) % 2
+    np.savez(tmp_path / "k.npz", x=X[:15], y=y[:15], x_test=X[15:], y_test=y[15:])
+    d = load(tmp_path / "k.npz")
+    assert d.X_train.shape == (15, 784) and np.array_equal(d.y_test, y[15:]) and d.image_shape == (28, 28)
+    np.savez(tmp_path / "m.npz", images=X, labels=y)
+    d = load(tmp_path / "m.npz", keys={"x": "images", "y": "labels"})
+    assert d.X_train.shape[0] + d.X_test.shape[0] == 20
+    with pytest.raises(DatasetError, match="expected arrays"):
+        load(tmp_path / "m.npz")
+    np.savez(tmp_path / "two.npz", X=X, x=X, y=y)
+    with pytest.raises(DatasetError, match="both 'X' and 'x' could be x"):
+        load(tmp_path / "two.npz")
+
+
+def test_default_scaling_is_chosen_by_the_data_and_recorded(tmp_path):
+    rng = np.random.default_rng(0)
+    centred = rng.normal(5, 3, (200, 40))  # already-continuous features: standardised
+    np.savez(tmp_path / "s.npz", X=centred, y=np.arange(200) % 2)
+    d = load(tmp_path / "s.npz")
+    assert d.scaling.startswith("standardised") and np.allclose(d.X_train.mean(axis=0), 0, atol=1e-5)
+    pixels = rng.integers(0, 17, (200, 64)).astype(np.float64)  # whole numbers 0 … 16, as digits
+    np.savez(tmp_path / "p.npz", X=pixels, y=np.arange(200) % 2)
+    d = load(tmp_path / "p.npz")
+    assert d.scaling.startswith("divided by 16") and d.input_scale == 16 and d.X_train.max() == 1
+    unit = rng.random((200, 5))
+    np.savez(tmp_path / "u.npz", X=unit, y=np.arange(200) % 2)
+    assert load(tmp_path / "u.npz").scaling.startswith("unchanged")
+    assert load(tmp_path / "u.npz", scaling="minmax").scaling.startswith("min–max")
+    assert load(tmp_path / "u.npz", standardize=True).scaling.startswith("standardised")
+
+
+def test_mnist_sets_carry_their_class_names(isolated):
+    write_idx_set(isolated / "fashion-mnist")
+    d = load("fashion-mnist", data_dir=isolated, download=False)
+    assert d.classes[0] == "T-shirt/top" and d.classes[9] == "Ankle boot" and len(d.classes) == 10
+    write_idx_set(isolated / "mnist")
+    assert load("mnist", data_dir=isolated, download=False).classes == [str(k) for k in range(10)]
+    assert load("digits").classes == [str(k) for k in range(10)]

@@ -251,3 +251,161 @@ def test_a_compressed_member_is_refused(tmp_path):
             dst.writestr(info.filename, src.read(info.filename))
     with pytest.raises(ModelFileError, match="is not stored \\(uncompressed\\), as the format requires"):
         read_container(packed, max_bytes=packed.stat().st_size + 1000)
+
+
+# -- hostile files: bounded cost, one error type (issue 15) ------------------------------------
+
+
+def _peak_bytes(fn) -> int:
+    """The most memory Python and NumPy held at once while fn ran (fn may raise)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+    except ModelFileError:
+        pass
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+@pytest.mark.parametrize("hidden", [20_000_000, 10**9])
+def test_a_huge_parameter_count_is_refused_before_anything_is_allocated(tmp_path, hidden):
+    save(small_net(), tmp_path / "m.npz")
+    _rewrite(tmp_path / "m.npz", lambda h: h["network"].update(sizes=[5, hidden, 3]))
+    with pytest.raises(ModelFileError, match="parameters, over the cap of 100,000,000"):
+        nablanet.load(tmp_path / "m.npz")
+    assert _peak_bytes(lambda: nablanet.load(tmp_path / "m.npz")) < 5 << 20
+    # Raising the cap does not make the file hold those weights: refused, still unallocated.
+    with pytest.raises(ModelFileError, match=r"W1 should be float32 \(%d, 5\)" % hidden):
+        nablanet.load(tmp_path / "m.npz", max_params=10**12)
+    assert _peak_bytes(lambda: nablanet.load(tmp_path / "m.npz", max_params=10**12)) < 5 << 20
+
+
+def test_the_parameter_cap_can_be_raised_by_keyword_or_environment(tmp_path, monkeypatch):
+    save(Network([30, 40, 3], seed=0), tmp_path / "m.npz")
+    with pytest.raises(ModelFileError, match="1,363 parameters, over the cap of 1,000"):
+        nablanet.load(tmp_path / "m.npz", max_params=1000)
+    monkeypatch.setenv("NABLANET_MAX_PARAMS", "1000")
+    with pytest.raises(ModelFileError, match="over the cap of 1,000"):
+        read_header(tmp_path / "m.npz")
+    assert nablanet.load(tmp_path / "m.npz", max_params=2000).n_params == 1363
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda n: n.update(activations=[]), "activations must be a list of 2"),
+        (lambda n: n.update(sizes=["4", 5, 3]), "sizes must be whole numbers"),
+        (lambda n: n.update(sizes=[4, True, 3]), "sizes must be whole numbers"),
+        (lambda n: n.update(sizes=[4, 5.0, 3]), "sizes must be whole numbers"),
+        (lambda n: n.update(sizes=4), "sizes must be a list"),
+        (lambda n: n.update(dtype=32), "dtype must be a string"),
+        (lambda n: n.update(cost="quadratic"), "bad layer description"),
+        (lambda n: n["activations"].__setitem__(0, {"name": "leaky_relu", "alpha": "0.1"}), "alpha should be a float"),
+        (lambda n: n["activations"].__setitem__(0, {"name": "leaky_relu", "alpha": True}), "alpha should be a float"),
+        (lambda n: n.update(cost={"name": "quadratic", "half": 1}), "half should be a bool"),
+        (lambda n: n.update(classes="abc"), "classes must be a list"),
+    ],
+)
+def test_crafted_checksum_valid_network_fields_give_model_file_error(tmp_path, capsys, edit, message):
+    from nablanet.cli import main
+
+    save(small_net(), tmp_path / "m.npz")
+    _rewrite(tmp_path / "m.npz", lambda h: edit(h["network"]))
+    for read in (nablanet.load, read_header):
+        with pytest.raises(ModelFileError, match=message):
+            read(tmp_path / "m.npz")
+    assert main(["info", str(tmp_path / "m.npz")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "m.npz: " in err and message.split(" ")[0] in err
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda h: h.update(history={"cost": ["a"]}), r"history\['cost'\] is not a list of numbers"),
+        (lambda h: h.update(history=[1]), "history is list, not an object"),
+        (lambda h: h.update(hyperparameters="x"), "hyperparameters is str"),
+        (lambda h: h.update(kind=5), "kind 5 is neither"),
+        (lambda h: h.update(format_version=True), "format version True"),
+    ],
+)
+def test_crafted_header_fields_give_one_clear_cli_line(tmp_path, capsys, edit, message):
+    from nablanet.cli import main
+
+    save(small_net(), tmp_path / "m.npz", history=History(cost=[0.5]))
+    _rewrite(tmp_path / "m.npz", edit)
+    with pytest.raises(ModelFileError, match=message):
+        read_header(tmp_path / "m.npz")
+    assert main(["info", str(tmp_path / "m.npz")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "m.npz: " in err
+
+
+def test_a_deflated_extra_member_is_refused_without_inflating_it(tmp_path):
+    save(small_net(), tmp_path / "m.npz")
+    with zipfile.ZipFile(tmp_path / "m.npz", "a", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("extra.npy", b"\0" * (64 << 20))  # 64 MiB, deflated to 64 KB
+    assert (tmp_path / "m.npz").stat().st_size < 1 << 20
+    with pytest.raises(ModelFileError, match="'extra.npy' is not stored"):
+        nablanet.load(tmp_path / "m.npz")
+    assert _peak_bytes(lambda: nablanet.load(tmp_path / "m.npz")) < 5 << 20
+
+
+def test_members_that_overlap_are_refused(tmp_path):
+    """Two directory entries pointing at the same bytes: a file read many times over."""
+    save(small_net(), tmp_path / "m.npz")
+    data = bytearray((tmp_path / "m.npz").read_bytes())
+    with zipfile.ZipFile(tmp_path / "m.npz") as zf:
+        infos = {i.filename: i for i in zf.infolist()}
+    # Point b2's directory entry at W1's local header.
+    entry = data.find(b"b2.npy", data.find(b"PK\x01\x02")) - 46
+    data[entry + 42 : entry + 46] = infos["W1.npy"].header_offset.to_bytes(4, "little")
+    (tmp_path / "o.npz").write_bytes(bytes(data))
+    with pytest.raises(ModelFileError):
+        nablanet.load(tmp_path / "o.npz")
+
+
+@pytest.mark.parametrize("kind", ["dev-zero", "fifo", "folder"])
+def test_only_regular_files_are_read(tmp_path, kind):
+    import threading
+
+    path = tmp_path / "m.npz"
+    if kind == "dev-zero":
+        path.symlink_to("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.mkdir()
+    outcome = []
+    reader = threading.Thread(target=lambda: outcome.append(_raised(nablanet.load, path)), daemon=True)
+    reader.start()
+    reader.join(5)
+    if reader.is_alive() and kind == "fifo":  # unblock the old code's open(), then fail
+        with open(path, "wb"):
+            pass
+    assert not reader.is_alive() and outcome and isinstance(outcome[0], ModelFileError)
+    assert "not a regular file" in str(outcome[0])
+
+
+def _raised(fn, *args):
+    try:
+        fn(*args)
+    except Exception as e:  # the test checks which type
+        return e
+    return None
+
+
+def test_a_symlink_to_a_regular_file_is_followed(tmp_path):
+    save(small_net(), tmp_path / "m.npz")
+    (tmp_path / "link.npz").symlink_to(tmp_path / "m.npz")
+    assert nablanet.load(tmp_path / "link.npz").sizes == [4, 5, 3]
+
+
+def test_class_names_are_kept(tmp_path):
+    net = Network([4, 5, 3], seed=0, classes=["setosa", "versicolor", "virginica"])
+    save(net, tmp_path / "m.npz")
+    assert nablanet.load(tmp_path / "m.npz").classes == ["setosa", "versicolor", "virginica"]

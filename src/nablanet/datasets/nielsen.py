@@ -36,7 +36,7 @@ _DTYPES = {"b1", "u1", "i1", "u2", "i2", "u4", "i4", "u8", "i8", "f2", "f4", "f8
 
 # Nielsen's file holds 6 arrays in some 200 opcodes: these caps are far above any data
 # pickle and far below what makes a hostile one slow.
-MAX_OPS = 100_000
+MAX_OPS = 20_000
 MAX_STACK = 10_000
 MAX_RATIO = 20.0  # the real file unpacks 12.9×; its arrays are already float32
 _MARK = object()

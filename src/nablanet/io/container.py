@@ -117,7 +117,7 @@ def _parse_header(path: Path, raw: bytes) -> dict:
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not a nablanet file (header format is not {FORMAT!r})")
     version = header.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
+    if type(version) is not int or version > FORMAT_VERSION or version < 1:
         raise ModelFileError(
             f"{path}: format version {version!r}; this nablanet reads version {FORMAT_VERSION}"
         )

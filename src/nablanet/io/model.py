@@ -96,6 +96,9 @@ def check_spec(spec: Any, max_params: int | None = None) -> list[int]:
     acts = spec.get("activations")
     if not isinstance(acts, list) or len(acts) != len(sizes) - 1:
         raise ValueError(f"activations must be a list of {len(sizes) - 1} layer descriptions, got {_short(acts)}")
+    for layer in acts:  # built once to check them: small objects, no side effects
+        _build(_activations, layer)
+    _build(_costs, spec.get("cost"))
     for field in ("init", "dtype"):
         if not isinstance(spec.get(field), str):
             raise ValueError(f"{field} must be a string, got {_short(spec.get(field))}")
