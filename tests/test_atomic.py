@@ -155,7 +155,7 @@ def test_only_our_stale_temps_are_removed(tmp_path):
         kept = [
             f".model.npz.nablanet-{host}-{sleeper.pid}-0123abcd.tmp",  # a live writer
             f".model.npz.nablanet-{host}-{os.getpid()}-0123abcd.tmp",  # this process
-            f".model.npz.nablanet-{'f' * 8 if host != 'f' * 8 else '0' * 8}-{dead}-0123abcd.tmp",  # another host
+            f".model.npz.nablanet-{'f' * 8 if host != 'f' * 8 else '0' * 8}-{dead}-0123abcd.tmp",  # elsewhere
             f".other.npz.nablanet-{host}-{dead}-0123abcd.tmp",  # another file's
             f".model.npz.{dead}.tmp",  # not our pattern
             "model.npz.prev",

@@ -18,9 +18,9 @@ from threadpoolctl import threadpool_limits
 import nablanet
 from nablanet import Adam, ModelFileError, Momentum, Network
 from nablanet.io import atomic
+from nablanet.train import Callback
 from nablanet.training import checkpoint as checkpoint_module
 from nablanet.training.checkpoint import Checkpoint, load_run, previous_path, read_checkpoint
-from nablanet.train import Callback
 
 RNG = np.random.default_rng(0)
 X = RNG.random((53, 5))
@@ -431,7 +431,7 @@ def prepare(case, folder):
 def test_a_crash_after_any_step_of_a_save_leaves_the_newest_completed_checkpoint(tmp_path, monkeypatch, case):
     work, look = tmp_path / "work", tmp_path / "look"
     look.mkdir()
-    outcomes, unpublished = [], 0
+    outcomes = []
     for k in range(1, 100):
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir()

@@ -106,7 +106,8 @@ def _check_name(target: Path, path: Path) -> None:
     if size > limit:
         raise OSError(
             errno.ENAMETOOLONG,
-            f"cannot write {path}: the name {target.name[:20]}… is {size} bytes, over the folder's limit of {limit}",
+            f"cannot write {path}: the name {target.name[:20]}… is {size} bytes, "
+            f"over the folder's limit of {limit}",
             str(path),
         )
 

@@ -175,7 +175,8 @@ class Checkpoint(Callback):
     def _look(self) -> None:
         """Before this writer's first save: finish the save a killed writer left whole, remove
         the temps of writers that died, and find the newest sequence number."""
-        newest = max((s for s in (self._intact(self._latest), self._intact(self._prev)) if s is not None), default=0)
+        published = (self._intact(self._latest), self._intact(self._prev))
+        newest = max((s for s in published if s is not None), default=0)
         whole = [(s, tmp) for tmp in stale_temps(self._latest) if (s := self._intact(tmp) or 0) > newest]
         if whole:  # killed between its last byte and its rename: the rename is all it lacks
             newest, tmp = max(whole)
