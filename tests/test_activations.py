@@ -37,7 +37,8 @@ def test_sigmoid_and_softmax_are_finite_without_warnings_at_extremes(dtype):
         p2 = activations.Softmax().fn(np.full((3, 2), 1e4, dtype=dtype))
     assert s.dtype == dtype and p.dtype == dtype
     assert np.isfinite(s).all() and np.isfinite(p).all() and np.isfinite(p2).all()
-    assert s[0, 0] == 0 and s[-1, 0] == 1 and s[2, 0] == 0.5
+    # σ(−1000) is held below the smallest normal number (e^(−z) is capped so as not to overflow)
+    assert 0 <= s[0, 0] < np.finfo(dtype).tiny and s[-1, 0] == 1 and s[2, 0] == 0.5
     np.testing.assert_allclose(p.sum(axis=0), 1, rtol=1e-6)
     np.testing.assert_allclose(p2, 1 / 3, rtol=1e-6)
 
@@ -103,7 +104,48 @@ def test_user_activations_train_whatever_they_do_with_out():
     for act in (Softplus(), Leaky()):
         net = nn.Network([3, 5, 2], activation=act, seed=0)
         h = nn.fit(net, X, y, epochs=2, batch_size=8, eta=0.5, seed=0)
-        assert np.isfinite(h.cost).all() and net.W[0].dtype == np.float32
+        assert np.isfinite(h.cost).all() and net.W[1].dtype == np.float32
         z = rng.standard_normal((5, 4)).astype(np.float32)
         out = np.empty_like(z)
         assert act.fn(z, out=out) is out and act.backward(z, out, z, out=np.empty_like(z)).dtype == np.float32
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_is_relatively_exact_over_the_whole_range(dtype):
+    """σ(z) within 2 ulps of the correctly rounded value from −80 to 40 (the tanh form lost it below 0)."""
+    mp = pytest.importorskip("mpmath").mp
+    z = np.linspace(-80, 40, 241).astype(dtype)
+    with mp.workdps(60):
+        want = np.array([float(1 / (1 + mp.exp(-mp.mpf(float(v))))) for v in z]).astype(dtype)
+    got = activations.Sigmoid().fn(z)
+    ulps = np.abs(got.astype(np.float64) - want) / np.spacing(want).astype(np.float64)
+    assert got.dtype == dtype and ulps.max() <= 2, ulps.max()
+    out = np.empty_like(z)
+    assert activations.Sigmoid().fn(z, out=out) is out and np.array_equal(out, got)
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "softmax", "identity", "relu"])
+def test_exact_output_forms_equal_the_plain_ones_away_from_saturation(name):
+    """difference, backward_exact, log, log1m, backward_log from z: what a gives, where a is exact."""
+    act, base = activations.get(name), activations.Activation
+    rng = np.random.default_rng(3)
+    z = rng.normal(0, 1.5, (4, 6))
+    z[np.abs(z) < 1e-3] = 0.5  # off ReLU's kink
+    a = act.fn(z)
+    y, g, h = rng.random((4, 6)), rng.normal(size=(4, 6)), rng.normal(size=(4, 6))
+    np.testing.assert_allclose(act.difference(z, a, y), a - y, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(act.backward_exact(z, a, g), act.backward(z, a, g), rtol=1e-12, atol=1e-15)
+    if name in ("sigmoid", "softmax"):
+        np.testing.assert_allclose(act.log(z, a), np.log(a), rtol=1e-12)
+        np.testing.assert_allclose(act.log1m(z, a), np.log1p(-a), rtol=1e-12)
+        np.testing.assert_allclose(
+            act.backward_log(z, a, g, h), base.backward_log(act, z, a, g, h), rtol=1e-10
+        )
+        # and backward_log is the derivative of Σ (g ln a + h ln(1 − a)), by central differences
+        f = lambda z: np.sum(g * act.log(z, act.fn(z)) + h * act.log1m(z, act.fn(z)))  # noqa: E731
+        eps, numeric = 1e-6, np.empty_like(z)
+        for idx in np.ndindex(z.shape):
+            dz = np.zeros_like(z)
+            dz[idx] = eps
+            numeric[idx] = (f(z + dz) - f(z - dz)) / (2 * eps)
+        np.testing.assert_allclose(act.backward_log(z, a, g, h), numeric, rtol=1e-6, atol=1e-8)

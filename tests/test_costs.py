@@ -54,3 +54,48 @@ def test_cross_entropy_value_of_a_perfect_fit_is_plus_zero_and_shapes_still_broa
     a = np.full((3, 4), 0.25)
     y = np.full((3, 1), 1 / 3)
     assert cost.fn(a, y) == pytest.approx(-np.sum(y * np.log(a)) / 4)
+
+
+PAIRS = [(out, "quadratic") for out in ("sigmoid", "tanh", "identity", "relu", "leaky_relu", "softmax")] + [
+    (out, cost) for out in ("sigmoid", "softmax") for cost in ("cross_entropy", "binary_cross_entropy")
+]
+
+
+@pytest.mark.parametrize("out,cost", PAIRS)
+def test_delta_is_the_derivative_of_the_cost_computed_from_z(out, cost):
+    """δ^L = ∂C_x/∂z^L by central differences of ``each`` in z, for every output/cost pair."""
+    from nablanet import activations
+
+    act, c = activations.get(out), costs.get(cost)
+    rng = np.random.default_rng(1)
+    z = rng.normal(0, 2, (3, 5))
+    z[np.abs(z) < 1e-3] = 0.5
+    y = np.eye(3)[:, [0, 1, 2, 1, 0]] if out == "softmax" else rng.integers(0, 2, (3, 5)).astype(float)
+    eps, numeric = 1e-6, np.empty_like(z)
+    for idx in np.ndindex(z.shape):
+        dz = np.zeros_like(z)
+        dz[idx] = eps
+        up, down = z + dz, z - dz
+        diff = c.each(act.fn(up), y, z=up, act=act) - c.each(act.fn(down), y, z=down, act=act)
+        numeric[idx] = diff[idx[1]] / (2 * eps)
+    a = act.fn(z)
+    np.testing.assert_allclose(c.delta(z, a, y, act), numeric, rtol=1e-6, atol=1e-9)
+    assert c.fn(a, y, z=z, act=act) == pytest.approx(np.mean(c.each(a, y, z=z, act=act)), rel=1e-12)
+    w = rng.random(5)
+    assert c.fn(a, y, w, z=z, act=act) == pytest.approx(np.sum(w * c.each(a, y, z=z, act=act)) / 5, rel=1e-12)
+
+
+def test_z_and_act_go_together_and_costs_written_elsewhere_accept_them():
+    from nablanet import activations
+
+    a, y = np.full((2, 1), 0.5), np.array([[1.0], [0.0]])
+    with pytest.raises(TypeError, match="together"):
+        costs.BinaryCrossEntropy().fn(a, y, z=np.zeros((2, 1)))
+
+    class Absolute(costs.Cost):  # fn without z=: still called the way the training step calls it
+        def fn(self, a, y, weight=None):
+            return float(np.abs(a - y).sum()) / a.shape[1]
+
+    sig = activations.Sigmoid()
+    assert Absolute().fn(a, y, z=np.zeros((2, 1)), act=sig) == 1.0
+    np.testing.assert_allclose(Absolute().each(np.full((2, 3), 0.5), y), [1.0, 1.0, 1.0])

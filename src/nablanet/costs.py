@@ -3,15 +3,27 @@
 A cost is the mean over the n examples of a per-example cost C_x, as the seeds
 require for backpropagation to apply (C = (1/n) Σ_x C_x). Each cost has
 
-- ``fn(a, y, weight=None)``: the mean cost of a batch (columns are examples),
+- ``fn(a, y, weight=None, *, z=None, act=None)``: the mean cost of a batch,
   (1/m) Σ_x w_x C_x with sample weights;
+- ``each(a, y, *, z=None, act=None)``: the C_x themselves, one per column;
 - ``grad_a(a, y)``: ∇_a C_x, one column per example;
-- ``delta(z, a, y, activation)``: the output error δ^L = ∇_a C ⊙ σ'(z^L) (BP1).
+- ``delta(z, a, y, act)``: the output error δ^L = ∇_a C ⊙ σ'(z^L) (BP1).
+
+Exact in the tails. An output that has saturated in floating point, a^L = 1
+exactly or below the smallest float, has lost what C and δ^L depend on: 1 − a
+and ln a. So ``delta`` works from z^L, through the output activation's exact
+forms (``Activation.difference``, ``backward_exact``, ``log``, ``log1m``,
+``backward_log``), for every output and cost; ``fn`` and ``each`` do too when
+given ``z=`` and ``act=``. From a alone, ``fn`` clips a at the smallest normal
+number, which keeps C finite but not exact there.
 
 Arrays are in the book's orientation: one column per example.
 """
 
 from __future__ import annotations
+
+import functools
+import inspect
 
 import numpy as np
 
@@ -27,9 +39,17 @@ def _total(terms: np.ndarray, weight: np.ndarray | None) -> float:
 
 
 def _clip(a: np.ndarray) -> np.ndarray:
-    # Keep log(a) and 1/a finite when an output has saturated to exactly 0 or 1.
-    eps = np.finfo(a.dtype).eps
-    return np.minimum(np.maximum(a, eps), 1 - eps)  # half of np.clip's time on a batch
+    # Keep log(a), log(1 − a) and 1/a finite when an output has saturated to 0 or 1:
+    # a goes to [smallest normal, largest float below 1].
+    info = np.finfo(a.dtype)
+    return np.minimum(np.maximum(a, info.tiny), 1 - info.epsneg)  # half of np.clip's time on a batch
+
+
+def _exact(z, act) -> bool:
+    """Compute from z^L? Only with both z and the activation that made a from it."""
+    if (z is None) != (act is None):
+        raise TypeError("pass z= and act= together: the cost computes from z through the output activation")
+    return z is not None
 
 
 class Cost:
@@ -38,15 +58,33 @@ class Cost:
     name: str = ""
     needs_probabilities: bool = False  # must a^L lie in (0, 1)?
 
-    def fn(self, a: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None) -> float:
+    def fn(
+        self, a: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None, *, z=None, act=None
+    ) -> float:
         raise NotImplementedError
+
+    def each(self, a: np.ndarray, y: np.ndarray, *, z=None, act=None) -> np.ndarray:
+        """C_x for each column, as float64; here by ``fn`` on one column at a time."""
+        y = np.broadcast_to(y, a.shape)
+        cols = [np.s_[:, i : i + 1] for i in range(a.shape[1])]
+        if z is None:
+            return np.array([self.fn(a[c], y[c]) for c in cols])
+        return np.array([self.fn(a[c], y[c], z=z[c], act=act) for c in cols])
 
     def grad_a(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
     def delta(self, z: np.ndarray, a: np.ndarray, y: np.ndarray, act: Activation) -> np.ndarray:
-        """δ^L = ∇_a C ⊙ σ'(z^L): BP1 in its general form."""
+        """δ^L = ∇_a C ⊙ σ'(z^L): BP1 in its textbook form, exact wherever a is."""
         return act.backward(z, a, self.grad_a(a, y))
+
+    def __init_subclass__(cls, **kwargs):
+        # A cost written elsewhere with fn(a, y, weight=None) still takes the z= and
+        # act= the training step passes (and computes from a, as it always has).
+        super().__init_subclass__(**kwargs)
+        f = cls.__dict__.get("fn")
+        if f is not None and "z" not in inspect.signature(f).parameters:
+            cls.fn = _from_a(f)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -56,6 +94,14 @@ class Cost:
 
     def __hash__(self) -> int:
         return hash((type(self), tuple(sorted(vars(self).items()))))
+
+
+def _from_a(f):
+    @functools.wraps(f)
+    def fn(self, a, y, weight=None, *, z=None, act=None):
+        return f(self, a, y) if weight is None else f(self, a, y, weight)
+
+    return fn
 
 
 class Quadratic(Cost):
@@ -69,14 +115,29 @@ class Quadratic(Cost):
     def __init__(self, half: bool = True):
         self.half = bool(half)
 
-    def fn(self, a, y, weight=None):
-        scale, d = (0.5 if self.half else 1.0), a - y
-        if weight is not None:
-            return scale * _total(d * d, weight) / a.shape[1]
-        return scale * float(vdot(d, d)) / a.shape[1]  # Σ(a−y)², 3× faster than np.sum((a - y) ** 2)
+    def _scale(self) -> float:
+        return 0.5 if self.half else 1.0
+
+    def fn(self, a, y, weight=None, *, z=None, act=None):
+        d = act.difference(z, a, y) if _exact(z, act) else a - y
+        if weight is not None or d.shape != a.shape:
+            return self._scale() * _total(d * d, weight) / a.shape[1]
+        return self._scale() * float(vdot(d, d)) / a.shape[1]  # Σ(a−y)², 3× faster than np.sum((a - y) ** 2)
+
+    def each(self, a, y, *, z=None, act=None):
+        d = act.difference(z, a, y) if _exact(z, act) else a - y
+        return self._scale() * np.sum(d * d, axis=0, dtype=np.float64)
 
     def grad_a(self, a, y):
         return a - y if self.half else 2 * (a - y)
+
+    def delta(self, z, a, y, act):
+        return self.delta_exact(z, a, y, act)
+
+    def delta_exact(self, z, a, y, act):
+        """δ^L = Jᵀ(a − y), both factors exact from z (for a sigmoid, (a − y)σ(z)σ(−z))."""
+        g = act.difference(z, a, y)
+        return act.backward_exact(z, a, g if self.half else 2 * g)
 
     def __repr__(self):
         return "Quadratic()" if self.half else "Quadratic(half=False)"
@@ -88,9 +149,17 @@ class BinaryCrossEntropy(Cost):
     name = "binary_cross_entropy"
     needs_probabilities = True
 
-    def fn(self, a, y, weight=None):
+    def _terms(self, a, y, z, act):
+        if _exact(z, act):
+            return -(y * act.log(z, a) + (1 - y) * act.log1m(z, a))
         a = _clip(a)
-        return -_total(y * np.log(a) + (1 - y) * np.log1p(-a), weight) / a.shape[1]
+        return -(y * np.log(a) + (1 - y) * np.log1p(-a))
+
+    def fn(self, a, y, weight=None, *, z=None, act=None):
+        return _total(self._terms(a, y, z, act), weight) / a.shape[1]
+
+    def each(self, a, y, *, z=None, act=None):
+        return np.sum(self._terms(a, y, z, act), axis=0, dtype=np.float64)
 
     def grad_a(self, a, y):
         a = _clip(a)
@@ -98,11 +167,16 @@ class BinaryCrossEntropy(Cost):
 
     def delta(self, z, a, y, act):
         if isinstance(act, Sigmoid):
-            # ∇_a C_x = (a − y) / (a(1 − a)) and σ' = a(1 − a) cancel exactly:
-            # δ^L = a − y. The σ' that makes saturated outputs learn slowly is
-            # gone, which is why this cost is paired with a sigmoid output.
-            return a - y
-        return super().delta(z, a, y, act)
+            # The canonical pair: ∇_a C_x = (a − y) / (a(1 − a)) and σ' = a(1 − a)
+            # cancel, so δ^L = a − y. The σ' that makes saturated outputs learn
+            # slowly is gone, which is why this cost is paired with a sigmoid
+            # output. (difference gives a − y exactly where σ(z) has rounded to 1.)
+            return act.difference(z, a, y)
+        return self.delta_exact(z, a, y, act)
+
+    def delta_exact(self, z, a, y, act):
+        """δ^L = −∂/∂z Σ_j [y_j ln a_j + (1 − y_j) ln(1 − a_j)], in log form from z."""
+        return -act.backward_log(z, a, y, 1 - y)
 
 
 class CategoricalCrossEntropy(Cost):
@@ -111,24 +185,40 @@ class CategoricalCrossEntropy(Cost):
     name = "cross_entropy"
     needs_probabilities = True
 
-    def fn(self, a, y, weight=None):
-        # Only ln 0 needs guarding (a ≤ 1), and Σ y ln a is one dot product:
-        # a third of the time of the clipped, summed form on a batch of 128.
-        log_a = np.log(np.maximum(a, np.finfo(a.dtype).eps))
-        if weight is None and y.shape == a.shape:  # (vdot would pair any two arrays of one size)
+    def _log_a(self, a, z, act):
+        if _exact(z, act):
+            return act.log(z, a)  # softmax: z − ln Σ e^z, exact however small a is
+        return np.log(np.maximum(a, np.finfo(a.dtype).tiny))  # only ln 0 needs guarding (a ≤ 1)
+
+    def fn(self, a, y, weight=None, *, z=None, act=None):
+        # Σ y ln a is one dot product: a third of the time of the summed form on a batch of 128.
+        log_a = self._log_a(a, z, act)
+        if weight is None and y.shape == log_a.shape:  # (vdot would pair any two arrays of one size)
             return (0.0 - float(vdot(y, log_a))) / a.shape[1]  # 0 − s: no −0.0 for a perfect fit
         return -_total(y * log_a, weight) / a.shape[1]
+
+    def each(self, a, y, *, z=None, act=None):
+        return 0.0 - np.sum(y * self._log_a(a, z, act), axis=0, dtype=np.float64)
 
     def grad_a(self, a, y):
         return -y / _clip(a)
 
     def delta(self, z, a, y, act):
         if isinstance(act, Softmax):
-            # The softmax Jacobian a_k(δ_jk − a_j) applied to −y/a gives
-            # a_k Σ_j y_j − y_k = a_k − y_k, because each target column sums to 1.
-            # So δ^L = a − y with no division by a, stable even when a_k ≈ 0.
-            return a - y
-        return super().delta(z, a, y, act)
+            # The canonical pair: the softmax Jacobian a_k(δ_jk − a_j) applied to
+            # −y/a gives a_k Σ_j y_j − y_k = a_k − y_k, because each target column
+            # sums to 1. So δ^L = a − y, with no division by a: stable even when
+            # a_k ≈ 0. Where a_j* > ½ has rounded towards 1, its entry is taken
+            # from the others, as δ sums to 0 over a column: a_j* − y_j* =
+            # −Σ_{k≠j*} (a_k − y_k), exact because every other a_k ≤ ½ is.
+            d = a - y
+            np.subtract(d, d.sum(axis=0), out=d, where=a > 0.5)
+            return d
+        return self.delta_exact(z, a, y, act)
+
+    def delta_exact(self, z, a, y, act):
+        """δ^L = −∂/∂z Σ_j y_j ln a_j, in log form from z (for a sigmoid, −y σ(−z))."""
+        return -act.backward_log(z, a, y)
 
 
 _REGISTRY: dict[str, type[Cost]] = {
