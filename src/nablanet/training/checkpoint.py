@@ -39,7 +39,7 @@ from .. import optimizers
 from ..errors import ModelFileError
 from ..io.atomic import fit_name, keep_as, publish, remove_stale_temps, resolve_target, stale_temps
 from ..io.container import FORMAT, FORMAT_VERSION, read_container, write_container
-from ..io.model import check_weights, network_from_spec, network_spec, weight_arrays
+from ..io.model import check_header, check_weights, network_from_spec, network_spec, weight_arrays
 from ..network import Network
 from ..train import Callback, History, Run
 
@@ -327,6 +327,7 @@ def _read_checkpoint_file(path: Path) -> _Saved:
     header, arrays = read_container(path)
     if header.get("kind") != "checkpoint" or not isinstance(header.get("run"), dict):
         raise ModelFileError(f"{path}: this is a {header.get('kind')!r} file, not a checkpoint")
+    check_header(header, path)  # every field's type, and the parameter count capped, before allocating
     net = network_from_spec(header["network"], path)
     check_weights(net, arrays, path)
     if not all(np.isfinite(arrays[name]).all() for name in weight_arrays(net)):
