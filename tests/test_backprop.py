@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import nablanet as nn
 from nablanet import activations, costs
-from nablanet.backprop import backprop, backprop_reference, backprop_single, backward, forward
+from nablanet.backprop import Workspace, backprop, backprop_reference, backprop_single, backward, forward
 
 from .helpers import numerical_gradient, random_targets, relative_error
 
@@ -43,13 +43,15 @@ def make_cost(name):
 @pytest.mark.parametrize("hidden,output,cost,init", COMBINATIONS)
 def test_backprop_matches_central_differences(hidden, output, cost, init):
     rng = np.random.default_rng(zlib.crc32(f"{hidden} {output} {cost} {init}".encode()))
-    net = nn.Network([3, 4, 3], hidden, output, make_cost(cost), init, dtype=np.float64, seed=rng)
+    net = nn.Network(
+        [3, 4, 3], hidden, output, make_cost(cost), init, dtype=np.float64, seed=rng, preset="nielsen"
+    )
     off_kinks(net, rng)
     x = rng.normal(size=(3, 5))
     y = random_targets(net, 5, rng)
     nabla_b, nabla_w = backprop(net, x, y)
     num_b, num_w = numerical_gradient(net, x, y)
-    assert relative_error(nabla_b + nabla_w, num_b + num_w) <= 1e-6
+    assert relative_error([*nabla_b, *nabla_w], [*num_b, *num_w]) <= 1e-6
 
 
 @st.composite
@@ -70,6 +72,7 @@ def networks(draw):
         draw(st.sampled_from(["scaled", "glorot", "he"])),
         dtype=np.float64,
         seed=draw(st.integers(0, 2**32 - 1)),
+        preset="nielsen",
     )
     m = draw(st.integers(1, 6))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
@@ -94,7 +97,7 @@ def test_backprop_matches_finite_differences_on_random_architectures(case):
     net, x, y = case
     nabla_b, nabla_w = backprop(net, x, y)
     num_b, num_w = numerical_gradient(net, x, y)
-    assert relative_error(nabla_b + nabla_w, num_b + num_w) <= 1e-6
+    assert relative_error([*nabla_b, *nabla_w], [*num_b, *num_w]) <= 1e-6
 
 
 @settings(max_examples=60)
@@ -109,7 +112,9 @@ def test_batched_backprop_equals_mean_of_per_example_reference(case):
 
 
 def test_single_example_matches_a_batch_of_one():
-    net = nn.Network([4, 5, 3], "tanh", "softmax", "cross_entropy", dtype=np.float64, seed=3)
+    net = nn.Network(
+        [4, 5, 3], "tanh", "softmax", "cross_entropy", dtype=np.float64, seed=3, preset="nielsen"
+    )
     x = np.array([0.1, -0.2, 0.3, 0.4])
     y = np.array([0.0, 1.0, 0.0])
     single = sum(backprop_single(net, x, y), [])
@@ -122,7 +127,7 @@ def test_single_example_matches_a_batch_of_one():
 def test_canonical_shortcut_equals_generic_bp1_product(cost, output):
     """δ^L = a − y (the shortcut) equals ∇_a C ⊙ σ'(z^L) computed the long way."""
     rng = np.random.default_rng(0)
-    net = nn.Network([3, 4, 5], "sigmoid", output, cost, dtype=np.float64, seed=1)
+    net = nn.Network([3, 4, 5], "sigmoid", output, cost, dtype=np.float64, seed=1, preset="nielsen")
     x = rng.normal(size=(3, 7))
     y = random_targets(net, 7, rng)
     z, a = forward(net, x)
@@ -150,11 +155,10 @@ def test_generic_softmax_jacobian_matches_finite_differences():
 def test_sample_weights_scale_each_examples_share():
     """Weight 2 on one example equals that example appearing twice."""
     rng = np.random.default_rng(4)
-    net = nn.Network([2, 3, 2], "tanh", cost="cross_entropy", dtype=np.float64, seed=5)
+    net = nn.Network([2, 3, 2], "tanh", cost="cross_entropy", dtype=np.float64, seed=5, preset="nielsen")
     x = rng.normal(size=(2, 3))
     y = random_targets(net, 3, rng)
-    z, a = forward(net, x)
-    weighted = sum(backward(net, z, a, y, weight=np.array([2.0, 1.0, 1.0]) * 3 / 4), [])
+    weighted = sum(backprop(net, x, y, sample_weight=np.array([2.0, 1.0, 1.0]) * 3 / 4), [])
     x2, y2 = np.column_stack([x, x[:, :1]]), np.column_stack([y, y[:, :1]])
     repeated = sum(backprop(net, x2, y2), [])
     for w, r in zip(weighted, repeated):
@@ -162,11 +166,8 @@ def test_sample_weights_scale_each_examples_share():
 
 
 def test_float32_gradients_are_float32_and_close_to_float64():
-    net64 = nn.Network([5, 6, 3], "sigmoid", cost="cross_entropy", dtype=np.float64, seed=0)
-    net32 = net64.copy()
-    net32.dtype = np.dtype(np.float32)
-    net32.W = [W.astype(np.float32) for W in net64.W]
-    net32.b = [b.astype(np.float32) for b in net64.b]
+    net64 = nn.Network([5, 6, 3], "sigmoid", cost="cross_entropy", dtype=np.float64, seed=0, preset="nielsen")
+    net32 = net64.astype(np.float32)
     rng = np.random.default_rng(1)
     x = rng.normal(size=(5, 8))
     y = random_targets(net64, 8, rng)
@@ -184,20 +185,16 @@ def test_each_bp_equation_is_tagged_in_backward():
         assert source.count(tag) == 1, tag
 
 
-@pytest.mark.parametrize("with_workspace", [False, True])
-@pytest.mark.parametrize("weighted", [False, True])
-def test_backward_with_a_factor_c_returns_c_times_the_gradient(with_workspace, weighted):
-    # BP2–BP4 are linear in δ^L: the factor carried in δ^L multiplies every gradient.
-    from nablanet.backprop import Workspace
-
+def test_backward_means_over_the_given_batch_size_and_reports_each_layer_done():
+    # A share of a batch, averaged over the whole batch's m: the shares' gradients add up.
     rng = np.random.default_rng(0)
-    net = nn.Network([4, 6, 3], "tanh", "softmax", "cross_entropy", dtype="float64", seed=0)
-    x, y = rng.standard_normal((4, 5)), np.eye(3)[:, rng.integers(0, 3, 5)]
-    weight = rng.random(5) if weighted else None
-    z, a = forward(net, x)
-    want_b, want_w = backward(net, z, a, y, weight)
-    want = [g.copy() for g in (*want_b, *want_w)]
-    ws = Workspace(net, 5) if with_workspace else None
-    got_b, got_w = backward(net, z, a, y, weight, ws, c=-2.5)
-    for g, w in zip((*got_b, *got_w), want):
-        np.testing.assert_allclose(g, -2.5 * w, rtol=1e-13, atol=1e-15)
+    net = nn.Network([4, 6, 5, 3], "tanh", "softmax", "cross_entropy", dtype="float64", seed=0)
+    x, y = rng.standard_normal((4, 6)), np.eye(3)[:, rng.integers(0, 3, 6)]
+    whole = np.concatenate([g.ravel() for g in (*backprop(net, x, y)[1], *backprop(net, x, y)[0])])
+    parts, done = [], []
+    for cols in (slice(0, 4), slice(4, 6)):
+        ws = Workspace(net.sizes, 2 if cols.start else 4, net.dtype)
+        z, a = forward(net, x[:, cols], ws)
+        parts.append(backward(net, z, a, y[:, cols], None, ws, m=6, layer_done=done.append).copy())
+    np.testing.assert_allclose(parts[0] + parts[1], whole, rtol=1e-12, atol=1e-15)
+    assert done == [3, 2, 1, 3, 2, 1]

@@ -78,9 +78,11 @@ def test_fit_is_bit_identical_however_the_batches_are_gathered(monkeypatch, mode
     weight = rng.random(300)
 
     def trained():
-        net = nn.Network([12, 9, 4], "relu", "softmax", "cross_entropy", seed=0)
-        h = nn.fit(net, X, labels, epochs=3, batch_size=7, eta=0.2, seed=5, sample_weight=weight)
-        return net.flat().copy(), h.cost
+        net = nn.Network([12, 9, 4], "relu", "softmax", "cross_entropy", seed=0, preset="nielsen")
+        h = nn.fit(
+            net, X, labels, epochs=3, batch_size=7, eta=0.2, seed=5, sample_weight=weight, preset="nielsen"
+        )
+        return net.flat.copy(), h.cost
 
     want_flat, want_cost = trained()  # the defaults: this set is gathered in chunks, in this thread
     chunk, small = MODES[mode_name]
@@ -108,13 +110,13 @@ def test_no_helper_thread_outlives_a_stop_or_an_exception(monkeypatch, exc):
     monkeypatch.setattr(B, "CHUNK_BYTES", 512)
     rng = np.random.default_rng(0)
     X, labels = rng.random((400, 8)), rng.integers(0, 3, 400)
-    net = nn.Network([8, 5, 3], seed=0)
+    net = nn.Network([8, 5, 3], seed=0, preset="nielsen")
     stop = StopAfter(17, exc)
     if exc is None:
-        nn.fit(net, X, labels, epochs=2, batch_size=4, callbacks=[stop], seed=0)
+        nn.fit(net, X, labels, epochs=2, batch_size=4, callbacks=[stop], seed=0, preset="nielsen")
     else:
         with pytest.raises(type(exc)):
-            nn.fit(net, X, labels, epochs=2, batch_size=4, callbacks=[stop], seed=0)
+            nn.fit(net, X, labels, epochs=2, batch_size=4, callbacks=[stop], seed=0, preset="nielsen")
     assert stop.seen == 17
     assert not helper_threads()
 
@@ -124,9 +126,9 @@ def test_divergence_in_a_prefetched_epoch_stops_the_helper(monkeypatch):
     monkeypatch.setattr(B, "CHUNK_BYTES", 512)
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(400, 4)) * 1e3, rng.integers(0, 2, 400)
-    net = nn.Network([4, 8, 2], "relu", "identity", seed=0)
+    net = nn.Network([4, 8, 2], "relu", "identity", seed=0, preset="nielsen")
     with pytest.raises(DivergenceError, match=r"epoch \d+, mini-batch \d+"):
-        nn.fit(net, X, y, epochs=5, batch_size=4, eta=1e6, seed=0)
+        nn.fit(net, X, y, epochs=5, batch_size=4, eta=1e6, seed=0, preset="nielsen")
     assert not helper_threads()
 
 

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 import nablanet as nn
-from nablanet.training.callbacks import EarlyStopping, HalveOnPlateau, InverseScaling, StepDecay
 from nablanet.train import Run
+from nablanet.training.callbacks import EarlyStopping, HalveOnPlateau, InverseScaling, StepDecay
 
 
 def make_run(eta=1.0):
-    net = nn.Network([2, 3, 2], seed=0)
+    net = nn.Network([2, 3, 2], seed=0, preset="nielsen")
     return Run(net, nn.SGD(eta), np.random.default_rng(0), epochs=100, batch_size=1)
 
 
@@ -74,10 +74,10 @@ def test_restore_best_puts_back_the_best_epochs_weights_in_place():
 
 
 def test_early_stopping_without_validation_data_says_so():
-    net = nn.Network([2, 2], seed=0)
+    net = nn.Network([2, 2], seed=0, preset="nielsen")
     X = np.zeros((4, 2))
     with pytest.raises(ValueError, match="val_cost was not recorded: pass validation_data"):
-        nn.fit(net, X, [0, 1, 0, 1], epochs=2, callbacks=[EarlyStopping()])
+        nn.fit(net, X, [0, 1, 0, 1], epochs=2, callbacks=[EarlyStopping()], preset="nielsen")
 
 
 @pytest.mark.parametrize(
@@ -134,12 +134,14 @@ def test_schedules_drive_real_training_and_early_stopping_restores_the_best():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(200, 2))
     y = (X[:, 0] * X[:, 1] > 0).astype(int)
-    net = nn.Network([2, 8, 2], activation="tanh", cost="cross_entropy", init="scaled", seed=2)
+    net = nn.Network(
+        [2, 8, 2], activation="tanh", cost="cross_entropy", init="scaled", seed=2, preset="nielsen"
+    )
     stop = EarlyStopping("val_cost", patience=3)
     history = nn.fit(
         net, X[:150], y[:150], epochs=40, batch_size=10, eta=0.5, seed=3,
         validation_data=(X[150:], y[150:]), callbacks=[StepDecay(step=5, factor=0.5), stop],
-    )  # fmt: skip
+    preset="nielsen")  # fmt: skip
     n = len(history)
     assert stop.stopped_epoch == n < 40  # this problem over-fits: it stops early
     assert history.eta == [0.5 * 0.5 ** (t // 5) for t in range(n)]
@@ -167,7 +169,9 @@ def test_a_resumed_run_follows_the_same_schedule(tmp_path, make, split):
     kwargs = dict(epochs=12, batch_size=10, eta=2.0, seed=5, validation_data=(X[:20], y[:20]))
 
     def network():
-        return nn.Network([2, 6, 2], activation="tanh", cost="cross_entropy", init="scaled", seed=6)
+        return nn.Network(
+            [2, 6, 2], activation="tanh", cost="cross_entropy", init="scaled", seed=6, preset="nielsen"
+        )
 
     whole = nn.fit(network(), X, y, callbacks=[make()], **kwargs)
     ckpt = tmp_path / "run.ckpt"

@@ -108,7 +108,7 @@ def test_saved_model_evaluate_predict_info(model, tmp_path, capsys):
 )
 def test_errors_are_one_line_and_exit_1(argv, message, model, tmp_path, capsys):
     (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04 not really")
-    nablanet.Network([64, 10]).save(tmp_path / "bare.npz")
+    nablanet.save(nablanet.Network([64, 10]), tmp_path / "bare.npz")
     (tmp_path / "t.csv").write_text("a,y\n1,0\n2\n")
     code, out, err = run(capsys, *[a.format(tmp=tmp_path, model=model) for a in argv])
     assert code == 1

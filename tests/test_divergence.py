@@ -45,10 +45,10 @@ def assert_params_equal(net, params):
 @quiet
 def test_huge_learning_rate_stops_in_the_batch_that_overflows():
     X, y = data()
-    net = nn.Network([4, 8, 2], activation="relu", output="identity", seed=0)
+    net = nn.Network([4, 8, 2], activation="relu", output="identity", seed=0, preset="nielsen")
     snaps = Snapshots()
     with pytest.raises(DivergenceError) as err:
-        nn.fit(net, X, y, epochs=5, batch_size=10, eta=1e6, seed=0, callbacks=[snaps])
+        nn.fit(net, X, y, epochs=5, batch_size=10, eta=1e6, seed=0, callbacks=[snaps], preset="nielsen")
     epoch, batch = snaps.batches[-1]
     msg = str(err.value)
     assert msg.startswith(f"epoch {epoch}, mini-batch {batch + 1}: training diverged: ")
@@ -60,10 +60,10 @@ def test_huge_learning_rate_stops_in_the_batch_that_overflows():
 @quiet
 def test_huge_learning_rate_with_tanh_names_the_cost():
     X, y = data()
-    net = nn.Network([4, 8, 2], activation="tanh", output="identity", seed=0)
+    net = nn.Network([4, 8, 2], activation="tanh", output="identity", seed=0, preset="nielsen")
     snaps = Snapshots()
     with pytest.raises(DivergenceError, match="training diverged: the cost became NaN or inf"):
-        nn.fit(net, X, y, epochs=5, batch_size=10, eta=1e6, seed=0, callbacks=[snaps])
+        nn.fit(net, X, y, epochs=5, batch_size=10, eta=1e6, seed=0, callbacks=[snaps], preset="nielsen")
     assert_params_equal(net, snaps.params[-1])
 
 
@@ -71,10 +71,22 @@ def test_huge_learning_rate_with_tanh_names_the_cost():
 @pytest.mark.parametrize("optimizer", [nn.SGD(1e6), nn.Momentum(1e6, mu=0.9), nn.Adam(1e6)])
 def test_the_failing_step_reaches_neither_weights_nor_optimizer_state(optimizer):
     X, y = data()
-    net = nn.Network([4, 16, 16, 2], activation="relu", output="identity", init="he", seed=1)
+    net = nn.Network(
+        [4, 16, 16, 2], activation="relu", output="identity", init="he", seed=1, preset="nielsen"
+    )
     snaps = Snapshots()
     with pytest.raises(DivergenceError):
-        nn.fit(net, X, y, epochs=20, batch_size=10, optimizer=optimizer, seed=0, callbacks=[snaps])
+        nn.fit(
+            net,
+            X,
+            y,
+            epochs=20,
+            batch_size=10,
+            optimizer=optimizer,
+            seed=0,
+            callbacks=[snaps],
+            preset="nielsen",
+        )
     assert optimizer.t == len(snaps.batches)  # every successful step, and not the failing one
     assert_params_equal(net, snaps.params[-1])
 
@@ -82,12 +94,12 @@ def test_the_failing_step_reaches_neither_weights_nor_optimizer_state(optimizer)
 @quiet
 def test_huge_initial_weights_stop_the_first_batch_and_keep_the_weights():
     X, y = data()
-    net = nn.Network([4, 8, 8, 2], activation="relu", output="identity", seed=0)
+    net = nn.Network([4, 8, 8, 2], activation="relu", output="identity", seed=0, preset="nielsen")
     for W in net.W:
         W *= 1e15  # z^3 ~ 1e45 > float32's largest, 3.4e38
     before = [p.copy() for p in net.params]
     with pytest.raises(DivergenceError, match=r"^epoch 1, mini-batch 1: .*z\^3 \(layer 3's weighted input\)"):
-        nn.fit(net, X, y, epochs=1, batch_size=10, eta=0.1, seed=0)
+        nn.fit(net, X, y, epochs=1, batch_size=10, eta=0.1, seed=0, preset="nielsen")
     assert_params_equal(net, before)
 
 
@@ -95,10 +107,10 @@ def test_huge_initial_weights_stop_the_first_batch_and_keep_the_weights():
 def test_huge_initial_weights_in_a_saturating_network_stay_finite():
     # Sigmoid saturates instead of overflowing: nothing non-finite, so no error.
     X, y = data()
-    net = nn.Network([4, 8, 2], activation="sigmoid", seed=0)
+    net = nn.Network([4, 8, 2], activation="sigmoid", seed=0, preset="nielsen")
     for W in net.W:
         W *= 1e15
-    nn.fit(net, X, y, epochs=1, batch_size=10, eta=0.1, seed=0)
+    nn.fit(net, X, y, epochs=1, batch_size=10, eta=0.1, seed=0, preset="nielsen")
     assert all(np.isfinite(p).all() for p in net.params)
 
 
@@ -117,9 +129,9 @@ class Spiky(Activation):
 @quiet
 def test_a_non_finite_delta_is_named_with_its_layer():
     X, y = data()
-    net = nn.Network([4, 3, 2], activation=Spiky(), output="identity", seed=0)
+    net = nn.Network([4, 3, 2], activation=Spiky(), output="identity", seed=0, preset="nielsen")
     with pytest.raises(DivergenceError, match=r"δ\^1 and ∂C/∂b\^1 \(layer 1\) became NaN or inf"):
-        nn.fit(net, X, y, epochs=1, batch_size=100, eta=0.1, seed=0)
+        nn.fit(net, X, y, epochs=1, batch_size=100, eta=0.1, seed=0, preset="nielsen")
 
 
 def test_divergence_error_is_a_floating_point_error():
@@ -128,17 +140,17 @@ def test_divergence_error_is_a_floating_point_error():
 
 def test_overflow_raises_divergence_error_not_a_numpy_warning():
     X, y = data()
-    net = nn.Network([4, 8, 2], activation="relu", output="identity", seed=0)
+    net = nn.Network([4, 8, 2], activation="relu", output="identity", seed=0, preset="nielsen")
     with pytest.raises(DivergenceError):
-        nn.fit(net, X, y, epochs=5, batch_size=10, eta=1e6, seed=0)
+        nn.fit(net, X, y, epochs=5, batch_size=10, eta=1e6, seed=0, preset="nielsen")
 
 
 @quiet
 def test_an_update_that_overflows_leaves_the_last_finite_weights():
     X, y = data()
-    net = nn.Network([4, 8, 2], activation="tanh", output="identity", seed=0)
+    net = nn.Network([4, 8, 2], activation="tanh", output="identity", seed=0, preset="nielsen")
     snaps = Snapshots()
     with pytest.raises(DivergenceError) as excinfo:
-        nn.fit(net, X, y, epochs=5, batch_size=10, eta=1e38, seed=0, callbacks=[snaps])
+        nn.fit(net, X, y, epochs=5, batch_size=10, eta=1e38, seed=0, callbacks=[snaps], preset="nielsen")
     assert "the update" in str(excinfo.value)
     assert_params_equal(net, snaps.params[-1])

@@ -20,7 +20,9 @@ def blobs(n=60, seed=0):
 
 def test_gradient_norms_agree_with_finite_differences():
     X, y = blobs(20)
-    net = nn.Network([3, 4, 2], activation="tanh", cost="cross_entropy", dtype=np.float64, seed=1)
+    net = nn.Network(
+        [3, 4, 2], activation="tanh", cost="cross_entropy", dtype=np.float64, seed=1, preset="nielsen"
+    )
     Y = net.check_targets(y, len(X))
     history = nn.History()
     run = nn.train.Run(net, nn.SGD(0.1), np.random.default_rng(0), 1, 5, history=history)
@@ -33,8 +35,8 @@ def test_gradient_norms_agree_with_finite_differences():
 
 def test_records_before_training_and_after_every_epoch_as_plain_json():
     X, y = blobs()
-    net = nn.Network([3, 5, 4, 2], activation=["sigmoid", "relu"], seed=2)
-    history = nn.fit(net, X, y, epochs=3, batch_size=60, eta=0.5, monitor=True, seed=0)
+    net = nn.Network([3, 5, 4, 2], activation=["sigmoid", "relu"], seed=2, preset="nielsen")
+    history = nn.fit(net, X, y, epochs=3, batch_size=60, eta=0.5, monitor=True, seed=0, preset="nielsen")
     assert [[d["epoch"] for d in layers] for layers in history.layers] == [[e] * 3 for e in range(4)]
     assert [d["activation"] for d in history.layers[-1]] == ["sigmoid", "relu", "sigmoid"]
     text = json.dumps(history.to_dict(), allow_nan=False)  # no NumPy scalars, no NaN
@@ -45,9 +47,9 @@ def test_records_before_training_and_after_every_epoch_as_plain_json():
 
 def test_update_ratio_is_the_relative_change_over_one_epoch():
     X, y = blobs()
-    net = nn.Network([3, 4, 2], seed=3)
+    net = nn.Network([3, 4, 2], seed=3, preset="nielsen")
     W0 = [W.copy() for W in net.W]
-    history = nn.fit(net, X, y, epochs=1, batch_size=7, eta=2.0, monitor=True, seed=0)
+    history = nn.fit(net, X, y, epochs=1, batch_size=7, eta=2.0, monitor=True, seed=0, preset="nielsen")
     for d, W_start, W in zip(history.layers[1], W0, net.W):
         want = np.linalg.norm(W - W_start) / np.linalg.norm(W_start)
         assert d["update_ratio"] == pytest.approx(want, rel=1e-5)
@@ -55,18 +57,18 @@ def test_update_ratio_is_the_relative_change_over_one_epoch():
 
 def test_activation_and_weight_summaries():
     X, y = blobs(50)
-    net = nn.Network([3, 6, 2], activation="relu", seed=4)
+    net = nn.Network([3, 6, 2], activation="relu", seed=4, preset="nielsen")
     history = nn.History()
     run = nn.train.Run(net, nn.SGD(0.1), np.random.default_rng(0), 1, 5, history=history)
     Monitor(X, net.check_targets(y, 50), sample=30, seed=7).record(run)
     idx = np.sort(np.random.default_rng(7).permutation(50)[:30])
-    a1 = np.maximum(net.W[0] @ X[idx].T.astype(np.float32) + net.b[0][:, None], 0)
+    a1 = np.maximum(net.W[1] @ X[idx].T.astype(np.float32) + net.b[1][:, None], 0)
     s = history.layers[0][0]["activation_summary"]
     assert s["mean"] == pytest.approx(a1.mean(), rel=1e-5)
     assert s["percentiles"]["50"] == pytest.approx(np.median(a1), rel=1e-5, abs=1e-7)
     w = history.layers[0][1]["weight_summary"]
-    assert w["std"] == pytest.approx(net.W[1].std(), rel=1e-5)
-    assert w["percentiles"]["99"] == pytest.approx(np.percentile(net.W[1], 99), rel=1e-5)
+    assert w["std"] == pytest.approx(net.W[2].std(), rel=1e-5)
+    assert w["percentiles"]["99"] == pytest.approx(np.percentile(net.W[2], 99), rel=1e-5)
 
 
 def test_summary_of_an_all_nan_array_is_none():
@@ -77,12 +79,12 @@ def test_summary_of_an_all_nan_array_is_none():
 def test_saturated_sigmoid_and_tanh_units():
     X, y = blobs()
     for act in ("sigmoid", "tanh"):
-        net = nn.Network([3, 8, 2], activation=act, seed=5)
+        net = nn.Network([3, 8, 2], activation=act, seed=5, preset="nielsen")
         history = nn.History()
         run = nn.train.Run(net, nn.SGD(0.1), np.random.default_rng(0), 1, 5, history=history)
         monitor = Monitor(X, net.check_targets(y, len(X)))
         monitor.record(run)
-        net.W[0] *= 1000  # |z| in the hundreds: σ'(z) ≈ 0 nearly everywhere
+        net.W[1] *= 1000  # |z| in the hundreds: σ'(z) ≈ 0 nearly everywhere
         monitor.record(run)
         before, after = history.layers[0][0]["saturated"], history.layers[1][0]["saturated"]
         assert before < 0.2 and after > 0.95
@@ -91,9 +93,9 @@ def test_saturated_sigmoid_and_tanh_units():
 
 def test_dead_relus_are_units_off_on_every_example():
     X, y = blobs()
-    net = nn.Network([3, 10, 2], activation="relu", init="he", seed=6)
-    net.b[0][:3] = -1e3  # three units that no example can switch on
-    net.b[0][3:] = 1e3  # and seven that every example switches on
+    net = nn.Network([3, 10, 2], activation="relu", init="he", seed=6, preset="nielsen")
+    net.b[1][:3] = -1e3  # three units that no example can switch on
+    net.b[1][3:] = 1e3  # and seven that every example switches on
     history = nn.History()
     run = nn.train.Run(net, nn.SGD(0.1), np.random.default_rng(0), 1, 5, history=history)
     Monitor(X, net.check_targets(y, len(X))).record(run)
@@ -104,8 +106,8 @@ def test_dead_relus_are_units_off_on_every_example():
 def test_vanishing_gradient_warns_once_when_it_starts():
     X, y = blobs()
     X *= 1e-4  # ∂C/∂W^1 = δ^1 (a^0)ᵀ shrinks with the input; layer 2's does not
-    net = nn.Network([3, 4, 2], seed=7)
-    history = nn.fit(net, X, y, epochs=3, eta=0.1, monitor=True, seed=0)
+    net = nn.Network([3, 4, 2], seed=7, preset="nielsen")
+    history = nn.fit(net, X, y, epochs=3, eta=0.1, monitor=True, seed=0, preset="nielsen")
     assert all(layers[0]["vanishing"] for layers in history.layers)
     assert not any(layers[1]["vanishing"] for layers in history.layers)
     assert len(history.warnings) == 1
@@ -115,9 +117,11 @@ def test_vanishing_gradient_warns_once_when_it_starts():
 
 def test_exploding_gradient_warns_above_the_threshold():
     X, y = blobs()
-    net = nn.Network([3, 4, 2], seed=8)
+    net = nn.Network([3, 4, 2], seed=8, preset="nielsen")
     Y = net.check_targets(y, len(X))
-    history = nn.fit(net, X, y, epochs=2, eta=0.1, callbacks=[Monitor(X, Y, exploding=1e-9)], seed=0)
+    history = nn.fit(
+        net, X, y, epochs=2, eta=0.1, callbacks=[Monitor(X, Y, exploding=1e-9)], seed=0, preset="nielsen"
+    )
     assert all(d["exploding"] for layers in history.layers for d in layers)
     assert [w.split(": ")[1] for w in history.warnings] == [
         "exploding gradient in layer 1",
@@ -137,8 +141,8 @@ def test_a_resumed_run_does_not_warn_again(tmp_path):
     X, y = blobs()
     X *= 1e-4  # layer 1's gradient vanishes from the start, as above
     ckpt = tmp_path / "run.ckpt"
-    net = nn.Network([3, 4, 2], seed=7)
-    nn.fit(net, X, y, epochs=2, eta=0.1, monitor=True, seed=0, checkpoint=ckpt)
-    history = nn.fit(net, X, y, epochs=4, eta=0.1, monitor=True, seed=0, resume=ckpt)
+    net = nn.Network([3, 4, 2], seed=7, preset="nielsen")
+    nn.fit(net, X, y, epochs=2, eta=0.1, monitor=True, seed=0, checkpoint=ckpt, preset="nielsen")
+    history = nn.fit(net, X, y, epochs=4, eta=0.1, monitor=True, seed=0, resume=ckpt, preset="nielsen")
     assert [layers[0]["epoch"] for layers in history.layers] == [0, 1, 2, 3, 4]
     assert len(history.warnings) == 1 and history.warnings[0].startswith("before training")

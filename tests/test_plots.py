@@ -14,11 +14,18 @@ def trained():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(120, 2))
     y = (X[:, 0] > 0.3 * X[:, 1]).astype(int)
-    net = nn.Network([2, 6, 5, 2], activation=["tanh", "relu"], cost="cross_entropy", init="scaled", seed=0)
+    net = nn.Network(
+        [2, 6, 5, 2],
+        activation=["tanh", "relu"],
+        cost="cross_entropy",
+        init="scaled",
+        seed=0,
+        preset="nielsen",
+    )
     history = nn.fit(
         net, X[:90], y[:90], epochs=4, batch_size=10, eta=0.5, seed=0,
         validation_data=(X[90:], y[90:]), monitor=True,
-    )  # fmt: skip
+    preset="nielsen")  # fmt: skip
     return net, history, X, y
 
 
@@ -101,7 +108,7 @@ def test_boundary_regions_are_the_networks_predictions(trained):
     np.testing.assert_array_equal(points.get_array(), y)  # coloured by the true class
     assert ax.get_title() == "Decision boundary"
     with pytest.raises(ValueError, match="needs a network with 2 inputs; this one has 3"):
-        plots.boundary(nn.Network([3, 2]), np.zeros((4, 3)), [0, 1, 0, 1])
+        plots.boundary(nn.Network([3, 2], preset="nielsen"), np.zeros((4, 3)), [0, 1, 0, 1])
 
 
 def test_save_png_and_svg(tmp_path, trained):
@@ -127,7 +134,7 @@ def test_save_refuses_a_bad_name_or_missing_directory(tmp_path, trained):
 def test_histograms_of_chosen_layers(trained):
     net, _, X, _ = trained
     fig = plots.weights(net, layers=2)
-    assert len(fig.axes) == 1 and sum(p.get_height() for p in fig.axes[0].patches) == net.W[1].size
+    assert len(fig.axes) == 1 and sum(p.get_height() for p in fig.axes[0].patches) == net.W[2].size
     assert [ax.get_title() for ax in plots.activations(net, X, layers=[3, 1]).axes] == [
         "$a^{3}$ (softmax)",
         "$a^{1}$ (tanh)",

@@ -11,8 +11,8 @@ import pytest
 
 import nablanet as nn
 from nablanet import datasets
-from nablanet.io import model as files
 from nablanet.cli import main
+from nablanet.io import model as files
 from nablanet.viz.report import SECTIONS, check_report_path, render_report, write_report
 
 pytest.importorskip("matplotlib")
@@ -22,13 +22,18 @@ def digits_run():
     """A small monitored run on the bundled 8×8 digits (image data, 10 classes)."""
     data = datasets.load("digits")
     net = nn.Network(
-        [64, 20, 16, 10], activation=["sigmoid", "relu"], cost="cross_entropy", init="scaled", seed=0
+        [64, 20, 16, 10],
+        activation=["sigmoid", "relu"],
+        cost="cross_entropy",
+        init="scaled",
+        seed=0,
+        preset="nielsen",
     )
     config = {"eta": 0.5, "epochs": 5, "batch_size": 10, "note": "<script>alert(1)</script>"}
     history = nn.fit(
         net, data.X_train[:1100], data.y_train[:1100], epochs=5, batch_size=10, eta=0.5, seed=0,
         validation_data=(data.X_train[1100:], data.y_train[1100:]), monitor=True,
-    )  # fmt: skip
+    preset="nielsen")  # fmt: skip
     return net, history, config, data
 
 
@@ -136,7 +141,7 @@ def test_config_text_is_escaped(digits_report):
 
 
 def test_a_model_without_history_marks_history_sections_not_recorded(tmp_path):
-    net = nn.Network([3, 4, 2], seed=0)
+    net = nn.Network([3, 4, 2], seed=0, preset="nielsen")
     path = write_report(tmp_path / "r.html", net=net, history=None, config=None)
     page = Page(path.read_text("utf-8"))
     assert list(page.sections) == [sid for sid, _ in SECTIONS]
@@ -150,8 +155,10 @@ def test_history_without_monitor_and_given_as_a_dict(tmp_path):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(80, 2))
     y = (X[:, 0] * X[:, 1] > 0).astype(int)
-    net = nn.Network([2, 6, 2], activation="tanh", cost="cross_entropy", init="scaled", seed=0)
-    history = nn.fit(net, X, y, epochs=3, eta=0.5, seed=0)
+    net = nn.Network(
+        [2, 6, 2], activation="tanh", cost="cross_entropy", init="scaled", seed=0, preset="nielsen"
+    )
+    history = nn.fit(net, X, y, epochs=3, eta=0.5, seed=0, preset="nielsen")
     text = render_report(net=net, history=history.to_dict(), config={"eta": 0.5}, X_test=X, y_test=y)
     page = Page(text)
     assert "train with monitor=True (--monitor)" in page.sections["layers"]
@@ -161,7 +168,7 @@ def test_history_without_monitor_and_given_as_a_dict(tmp_path):
 
 
 def test_regression_targets_have_no_confusion_matrix():
-    net = nn.Network([2, 3, 1], output="identity", seed=0)
+    net = nn.Network([2, 3, 1], output="identity", seed=0, preset="nielsen")
     X = np.zeros((5, 2))
     page = Page(render_report(net=net, history=None, config={}, X_test=X, y_test=np.linspace(0, 2, 5)))
     assert "not applicable: the targets are not classes" in page.sections["confusion"]
@@ -181,14 +188,14 @@ def test_check_report_path(tmp_path):
 
 
 def test_write_report_into_a_missing_directory_fails_before_anything_is_written(tmp_path):
-    net = nn.Network([3, 2], seed=0)
+    net = nn.Network([3, 2], seed=0, preset="nielsen")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         write_report(tmp_path / "nope" / "r.html", net=net, history=None, config=None)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_write_replaces_atomically_and_leaves_no_temporary(tmp_path):
-    net = nn.Network([3, 2], seed=0)
+    net = nn.Network([3, 2], seed=0, preset="nielsen")
     path = tmp_path / "r.html"
     path.write_text("old")
     write_report(path, net=net, history=None, config={"run": 1})
@@ -203,8 +210,10 @@ def saved_model(tmp_path, monitor=True, history=True, hyperparameters=None):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 2))
     y = (X[:, 0] > X[:, 1]).astype(int)
-    net = nn.Network([2, 5, 2], activation="relu", cost="cross_entropy", init="he", seed=0)
-    h = nn.fit(net, X, y, epochs=2, eta=0.3, seed=0, validation_data=(X, y), monitor=monitor)
+    net = nn.Network([2, 5, 2], activation="relu", cost="cross_entropy", init="he", seed=0, preset="nielsen")
+    h = nn.fit(
+        net, X, y, epochs=2, eta=0.3, seed=0, validation_data=(X, y), monitor=monitor, preset="nielsen"
+    )
     path = tmp_path / "model.npz"
     files.save(net, path, history=h if history else None, hyperparameters=hyperparameters)
     return path, net, h
@@ -241,7 +250,7 @@ def test_cli_plot_explains_what_is_missing(tmp_path, capsys):
 
 
 def test_cli_plot_on_test_data(tmp_path):
-    net = nn.Network([64, 10], cost="cross_entropy", seed=0)
+    net = nn.Network([64, 10], cost="cross_entropy", seed=0, preset="nielsen")
     model = tmp_path / "digits.npz"
     files.save(net, model)
     out = tmp_path / "wrong.png"
@@ -261,9 +270,9 @@ def test_cli_report_from_a_model_without_history(tmp_path, capsys):
 def test_cli_report_from_a_checkpoint_keeps_its_history_and_settings(tmp_path):
     rng = np.random.default_rng(1)
     X, y = rng.normal(size=(40, 2)), rng.integers(0, 2, 40)
-    net = nn.Network([2, 3, 2], seed=0)
+    net = nn.Network([2, 3, 2], seed=0, preset="nielsen")
     ckpt = tmp_path / "run.ckpt"
-    history = nn.fit(net, X, y, epochs=2, eta=0.1, seed=0, checkpoint=ckpt, monitor=True)
+    history = nn.fit(net, X, y, epochs=2, eta=0.1, seed=0, checkpoint=ckpt, monitor=True, preset="nielsen")
     out = tmp_path / "r.html"
     assert main(["report", str(ckpt), "-o", str(out)]) == 0
     page = Page(out.read_text("utf-8"))
@@ -278,7 +287,7 @@ def test_cli_report_into_a_missing_directory_fails_first(tmp_path, capsys):
 
 
 def test_a_stored_training_accuracy_reaches_the_metrics_and_the_curves(tmp_path):
-    net = nn.Network([2, 2], seed=0)
+    net = nn.Network([2, 2], seed=0, preset="nielsen")
     stored = nn.History(cost=[1.0, 0.5], val_cost=[None, None], val_accuracy=[None, None]).to_dict()
     stored["accuracy"] = [0.6, 0.75]  # what `nablanet train` records
     model = tmp_path / "m.npz"

@@ -125,7 +125,9 @@ def test_report_fits_a_phone(browser, report):
 def test_report_without_history_in_chromium(browser, tmp_path):
     import nablanet as nn
 
-    path = write_report(tmp_path / "bare.html", net=nn.Network([4, 3, 2], seed=0), history=None, config=None)
+    path = write_report(
+        tmp_path / "bare.html", net=nn.Network([4, 3, 2], seed=0, preset="nielsen"), history=None, config=None
+    )
     page, seen = visit(browser, path, **DESKTOP)
     assert seen["errors"] == [] and seen["external"] == []
     assert section_ids(page) == [sid for sid, _ in SECTIONS]

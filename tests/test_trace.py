@@ -33,7 +33,7 @@ EQUATION = {"z": "(25)", "a": "(23)", "δ^2": "BP1", "δ^1": "BP2", "∂C/∂b":
 
 @pytest.fixture
 def net():
-    net = Network([2, 2, 1], dtype="float64", seed=0)
+    net = Network([2, 2, 1], dtype="float64", seed=0, preset="nielsen")
     net.W = [np.array([[0.1, -0.2], [0.4, 0.3]]), np.array([[0.5, -0.5]])]
     net.b = [np.array([0.0, 0.1]), np.array([0.2])]
     return net
@@ -67,21 +67,23 @@ def test_trace_gradient_is_backprops(net):
     X, Y = rng.standard_normal((3, 2)), rng.random((3, 1))
     tr = trace(net, X, Y)
     nabla_b, nabla_w = backprop(net, X.T, Y.T)
-    for got, want in zip(tr.nabla_b + tr.nabla_w, nabla_b + nabla_w):
+    for got, want in zip([*tr.nabla_b, *tr.nabla_w], [*nabla_b, *nabla_w]):
         np.testing.assert_array_equal(got, want)
     assert tr.m == 3 and tr.steps[0].shape == (2, 3)
     assert "(1/m) Σ_x" in next(s.formula for s in tr.steps if s.equation == "BP3")
 
 
 def test_errors_average_to_nabla_b():
-    net = Network([3, 4, 4, 2], activation="relu", cost="cross_entropy", dtype="float64", seed=1)
+    net = Network(
+        [3, 4, 4, 2], activation="relu", cost="cross_entropy", dtype="float64", seed=1, preset="nielsen"
+    )
     X = np.random.default_rng(1).standard_normal((5, 3))
     z, a = net.forward(X)
     Y = np.eye(2)[[0, 1, 1, 0, 1]].T
     delta = errors(net, z, a, Y)
     nabla_b, _ = backprop(net, X.T, Y)
     for l in range(1, 4):
-        np.testing.assert_allclose(delta[l].mean(axis=1), nabla_b[l - 1], atol=1e-14)
+        np.testing.assert_allclose(delta[l].mean(axis=1), nabla_b[l], atol=1e-14)
 
 
 def test_render_shows_equations_shapes_and_numbers(net):
@@ -101,7 +103,7 @@ def test_explain_substitutes_the_numbers(net):
 
 
 def test_explain_softmax_cross_entropy():
-    net = Network([2, 3, 2], cost="cross_entropy", dtype="float64", seed=0)
+    net = Network([2, 3, 2], cost="cross_entropy", dtype="float64", seed=0, preset="nielsen")
     tr = trace(net, [0.5, 1.0], 1)
     text = explain(tr)
     a = tr.a[2].ravel()
@@ -127,7 +129,9 @@ def test_to_dict_is_json_ready(net):
 
 @pytest.mark.parametrize("cost", ["quadratic", "cross_entropy", "binary_cross_entropy"])
 def test_float32_batches_trace_without_mismatch(cost):
-    net = Network([3, 4, 2], activation="relu", cost=cost, init="he", dtype="float32", seed=4)
+    net = Network(
+        [3, 4, 2], activation="relu", cost=cost, init="he", dtype="float32", seed=4, preset="nielsen"
+    )
     rng = np.random.default_rng(4)
     tr = trace(net, rng.random((5, 3)), rng.integers(0, 2, 5))
     assert tr.m == 5 and all(s.value.dtype == np.float32 for s in tr.steps)

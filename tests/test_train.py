@@ -7,7 +7,7 @@ from nablanet.train import DivergenceError, Run, train
 
 
 def hand_network():
-    net = nn.Network([2, 2, 1], "sigmoid", "sigmoid", "quadratic", dtype=np.float64)
+    net = nn.Network([2, 2, 1], "sigmoid", "sigmoid", "quadratic", dtype=np.float64, preset="nielsen")
     net.W = [np.array([[0.1, 0.2], [0.3, 0.4]]), np.array([[0.5, 0.6]])]
     net.b = [np.array([0.1, 0.2]), np.array([0.3])]
     return net
@@ -19,15 +19,24 @@ def test_one_sgd_step_on_a_2_2_1_network_matches_hand_computation():
     δ² = (a² − y) σ'(z²) = −0.0471264, δ¹ = (W²)ᵀ δ² ⊙ σ'(z¹) = (−0.00539089, −0.00475878),
     then w → w − η δ a_in and b → b − η δ."""
     net = hand_network()
-    net.fit(np.array([[1.0, 2.0]]), np.array([[1.0]]), epochs=1, batch_size=1, eta=0.5, seed=0)
-    np.testing.assert_allclose(net.W[1], [[0.5152137271473191, 0.6185167850132429]], rtol=1e-12)
-    np.testing.assert_allclose(net.b[1], [0.32356319763412733], rtol=1e-12)
+    nn.fit(
+        net,
+        np.array([[1.0, 2.0]]),
+        np.array([[1.0]]),
+        epochs=1,
+        batch_size=1,
+        eta=0.5,
+        seed=0,
+        preset="nielsen",
+    )
+    np.testing.assert_allclose(net.W[2], [[0.5152137271473191, 0.6185167850132429]], rtol=1e-12)
+    np.testing.assert_allclose(net.b[2], [0.32356319763412733], rtol=1e-12)
     np.testing.assert_allclose(
-        net.W[0],
+        net.W[1],
         [[0.10269544413672697, 0.20539088827345395], [0.3023793885458151, 0.40475877709163016]],
         rtol=1e-12,
     )
-    np.testing.assert_allclose(net.b[0], [0.10269544413672697, 0.20237938854581508], rtol=1e-12)
+    np.testing.assert_allclose(net.b[1], [0.10269544413672697, 0.20237938854581508], rtol=1e-12)
 
 
 def test_sgd_update_is_eta_over_m_times_the_summed_gradient():
@@ -41,7 +50,7 @@ def test_sgd_update_is_eta_over_m_times_the_summed_gradient():
         for s, g in zip(summed, nw + nb):
             s += g
     want = [p - (0.5 / 2) * s for p, s in zip(net.params, summed)]
-    net.fit(X, Y, epochs=1, batch_size=2, eta=0.5, seed=0)
+    nn.fit(net, X, Y, epochs=1, batch_size=2, eta=0.5, seed=0, preset="nielsen")
     for p, w in zip(net.params, want):
         np.testing.assert_allclose(p, w, rtol=1e-13)
 
@@ -49,16 +58,24 @@ def test_sgd_update_is_eta_over_m_times_the_summed_gradient():
 def test_learns_xor():
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
     y = np.array([0, 1, 1, 0])
-    net = nn.Network([2, 8, 2], "tanh", cost="cross_entropy", init="glorot", seed=0)
-    net.fit(X, y, epochs=300, batch_size=4, optimizer=nn.Momentum(0.5, mu=0.9), seed=0)
+    net = nn.Network([2, 8, 2], "tanh", cost="cross_entropy", init="glorot", seed=0, preset="nielsen")
+    nn.fit(net, X, y, epochs=300, batch_size=4, optimizer=nn.Momentum(0.5, mu=0.9), seed=0, preset="nielsen")
     np.testing.assert_array_equal(net.predict(X), y)
 
 
 def test_learns_two_moons_to_97_percent():
     X, y = make_moons(1500, noise=0.1, random_state=0)
-    net = nn.Network([2, 32, 32, 2], "relu", cost="cross_entropy", init="he", seed=1)
-    history = net.fit(
-        X[:1000], y[:1000], epochs=40, batch_size=16, eta=0.1, seed=2, validation_data=(X[1000:], y[1000:])
+    net = nn.Network([2, 32, 32, 2], "relu", cost="cross_entropy", init="he", seed=1, preset="nielsen")
+    history = nn.fit(
+        net,
+        X[:1000],
+        y[:1000],
+        epochs=40,
+        batch_size=16,
+        eta=0.1,
+        seed=2,
+        validation_data=(X[1000:], y[1000:]),
+        preset="nielsen",
     )
     assert net.evaluate(X[1000:], y[1000:]).accuracy >= 0.97
     assert history.cost[-1] < history.cost[0]
@@ -67,19 +84,19 @@ def test_learns_two_moons_to_97_percent():
 @pytest.mark.parametrize("optimizer", [nn.SGD(0.5), nn.Momentum(0.1), nn.Adam(0.01)])
 def test_each_optimizer_reduces_the_cost(optimizer):
     X, y = make_moons(400, noise=0.1, random_state=1)
-    net = nn.Network([2, 16, 2], "tanh", cost="cross_entropy", init="glorot", seed=1)
+    net = nn.Network([2, 16, 2], "tanh", cost="cross_entropy", init="glorot", seed=1, preset="nielsen")
     before = net.evaluate(X, y).cost
-    net.fit(X, y, epochs=20, batch_size=20, optimizer=optimizer, seed=3)
+    nn.fit(net, X, y, epochs=20, batch_size=20, optimizer=optimizer, seed=3, preset="nielsen")
     assert net.evaluate(X, y).cost < 0.5 * before
 
 
 def test_history_records_every_epoch():
     X, y = make_moons(100, random_state=0)
-    net = nn.Network([2, 4, 2], cost="cross_entropy", seed=0)
-    h = net.fit(X, y, epochs=3, batch_size=10, eta=0.1, seed=0, validation_data=(X, y))
+    net = nn.Network([2, 4, 2], cost="cross_entropy", seed=0, preset="nielsen")
+    h = nn.fit(net, X, y, epochs=3, batch_size=10, eta=0.1, seed=0, validation_data=(X, y), preset="nielsen")
     assert len(h) == 3 and len(h.val_cost) == 3 and len(h.seconds) == 3
     assert all(0 <= acc <= 1 for acc in h.val_accuracy) and h.eta == [0.1] * 3
-    h2 = net.fit(X, y, epochs=2, batch_size=10, eta=0.1, seed=0)
+    h2 = nn.fit(net, X, y, epochs=2, batch_size=10, eta=0.1, seed=0, preset="nielsen")
     assert h2.val_cost == [None, None]
     assert nn.History.from_dict(h.to_dict()) == h
 
@@ -88,30 +105,30 @@ def test_training_is_reproducible_from_seeds():
     X, y = make_moons(200, random_state=0)
     results = []
     for _ in range(2):
-        net = nn.Network([2, 5, 2], cost="cross_entropy", seed=4)
-        net.fit(X, y, epochs=3, batch_size=7, eta=0.3, seed=5)
-        results.append(net.W[0].copy())
+        net = nn.Network([2, 5, 2], cost="cross_entropy", seed=4, preset="nielsen")
+        nn.fit(net, X, y, epochs=3, batch_size=7, eta=0.3, seed=5, preset="nielsen")
+        results.append(net.W[1].copy())
     assert np.array_equal(*results)
 
 
 def test_lmbda_adds_weight_decay():
     """With λ > 0 and a zero data gradient, SGD shrinks weights by (1 − ηλ/n)."""
-    net = nn.Network([1, 1], output="identity", dtype=np.float64, seed=0)
-    net.W[0][:] = 2.0
-    net.b[0][:] = 0.0
+    net = nn.Network([1, 1], output="identity", dtype=np.float64, seed=0, preset="nielsen")
+    net.W[1][:] = 2.0
+    net.b[1][:] = 0.0
     X, y = np.zeros((4, 1)), np.zeros(4)  # a = 0 = y: the data gradient vanishes
-    net.fit(X, y, epochs=1, batch_size=4, eta=0.5, lmbda=2.0, seed=0)
-    assert net.W[0][0, 0] == pytest.approx(2.0 * (1 - 0.5 * 2.0 / 4))
+    nn.fit(net, X, y, epochs=1, batch_size=4, eta=0.5, lmbda=2.0, seed=0, preset="nielsen")
+    assert net.W[1][0, 0] == pytest.approx(2.0 * (1 - 0.5 * 2.0 / 4))
 
 
 def test_sample_weight_zero_ignores_an_example():
     X = np.array([[1.0, 0.0], [0.0, 1.0], [5.0, 5.0]])
     y = np.array([0, 1, 1])
-    a = nn.Network([2, 2], cost="cross_entropy", dtype=np.float64, seed=0)
+    a = nn.Network([2, 2], cost="cross_entropy", dtype=np.float64, seed=0, preset="nielsen")
     b = a.copy()
-    a.fit(X, y, epochs=1, batch_size=3, eta=0.1, sample_weight=[1.0, 1.0, 0.0])
-    b.fit(X[:2], y[:2], epochs=1, batch_size=2, eta=0.1)
-    np.testing.assert_allclose(a.W[0], b.W[0], rtol=1e-12)
+    nn.fit(a, X, y, epochs=1, batch_size=3, eta=0.1, sample_weight=[1.0, 1.0, 0.0], preset="nielsen")
+    nn.fit(b, X[:2], y[:2], epochs=1, batch_size=2, eta=0.1, preset="nielsen")
+    np.testing.assert_allclose(a.W[1], b.W[1], rtol=1e-12)
 
 
 def test_callbacks_see_every_step_and_can_stop():
@@ -132,9 +149,8 @@ def test_callbacks_see_every_step_and_can_stop():
 
     X, y = make_moons(30, random_state=0)
     rec = Recorder()
-    h = nn.Network([2, 3, 2], cost="cross_entropy", seed=0).fit(
-        X, y, epochs=5, batch_size=10, eta=0.1, callbacks=[rec]
-    )
+    net = nn.Network([2, 3, 2], cost="cross_entropy", seed=0, preset="nielsen")
+    h = nn.fit(net, X, y, epochs=5, batch_size=10, eta=0.1, callbacks=[rec], preset="nielsen")
     assert rec.events == [
         ("begin", 0),
         ("batch", 1),
@@ -153,10 +169,10 @@ def test_stopped_run_continues_exactly_where_it_left_off():
     X, y = make_moons(50, random_state=0)
 
     def fresh():
-        return nn.Network([2, 4, 2], cost="cross_entropy", dtype=np.float64, seed=0)
+        return nn.Network([2, 4, 2], cost="cross_entropy", dtype=np.float64, seed=0, preset="nielsen")
 
     whole = fresh()
-    whole.fit(X, y, epochs=2, batch_size=8, eta=0.2, seed=9)
+    nn.fit(whole, X, y, epochs=2, batch_size=8, eta=0.2, seed=9, preset="nielsen")
 
     class StopAt(nn.Callback):
         def on_batch_end(self, run, cost):
@@ -187,19 +203,19 @@ BAD_FITS = [
 
 @pytest.mark.parametrize("kwargs,match", BAD_FITS)
 def test_bad_fit_arguments_fail_before_anything_changes(kwargs, match):
-    net = nn.Network([2, 3, 2], cost="cross_entropy", seed=0)
+    net = nn.Network([2, 3, 2], cost="cross_entropy", seed=0, preset="nielsen")
     before = [p.copy() for p in net.params]
     with pytest.raises(ValueError, match=match):
-        net.fit(np.zeros((6, 2)), [0, 1] * 3, **kwargs)
+        nn.fit(net, np.zeros((6, 2)), [0, 1] * 3, **kwargs)
     assert all(np.array_equal(p, q) for p, q in zip(before, net.params))
 
 
 def test_divergence_stops_in_the_same_batch_and_keeps_finite_weights():
     X, y = make_moons(64, random_state=0)
-    net = nn.Network([2, 8, 1], "relu", "identity", seed=0)
+    net = nn.Network([2, 8, 1], "relu", "identity", seed=0, preset="nielsen")
     with pytest.raises(DivergenceError, match=r"epoch \d+, mini-batch \d+: .*smaller learning rate"):
         with np.errstate(over="ignore", invalid="ignore"):
-            net.fit(X * 1e3, y, epochs=50, batch_size=8, eta=1e6)
+            nn.fit(net, X * 1e3, y, epochs=50, batch_size=8, eta=1e6, preset="nielsen")
     assert all(np.isfinite(p).all() for p in net.params)
 
 
@@ -208,42 +224,33 @@ def test_train_step_refuses_an_input_of_another_dtype_before_anything_changes():
     # needs x in the network's dtype; fit converts once, a direct caller is told.
     from nablanet.train import train_step
 
-    net = nn.Network([3, 4, 2], seed=0)  # float32
-    before = net.flat().copy()
+    net = nn.Network([3, 4, 2], seed=0, preset="nielsen")  # float32
+    before = net.flat.copy()
     x, y = np.ones((3, 5)), np.full((2, 5), 0.5)  # float64
     with pytest.raises(TypeError, match="x has dtype float64; this network computes in float32"):
         train_step(net, nn.SGD(0.1), x, y, 0.0)
-    np.testing.assert_array_equal(net.flat(), before)
+    np.testing.assert_array_equal(net.flat, before)
     cost = train_step(net, nn.SGD(0.1), x.astype(np.float32), y.astype(np.float32), 0.0)
-    assert np.isfinite(cost) and not np.array_equal(net.flat(), before)
+    assert np.isfinite(cost) and not np.array_equal(net.flat, before)
 
 
 @pytest.mark.parametrize("lmbda_n,weighted", [(0.0, False), (0.01, False), (0.0, True), (0.01, True)])
-def test_sgd_steps_with_eta_folded_into_delta_equal_the_plain_rule(lmbda_n, weighted):
-    # train_step has backprop compute −η ∇C for plain SGD and adds it as it is; an
-    # SGD subclass with its own (identical) rule takes the general path: gradient,
-    # then Δw = −η ∇C. In float64 the two must agree to rounding, L2 and weights included.
-    from nablanet.backprop import Workspace
+def test_a_step_is_the_gradient_then_the_update(lmbda_n, weighted):
+    # train_step = backprop's ∇C (plus the L2 term) handed to the optimizer, nothing else:
+    # the same step done by hand from the public pieces gives the same weights.
     from nablanet.train import train_step
 
-    class RuleSGD(nn.SGD):
-        def updates(self, grads, t, out=None):
-            return [-self.eta * g for g in grads], {}
-
     rng = np.random.default_rng(3)
-    folded = nn.Network([5, 7, 4, 3], "sigmoid", "softmax", "cross_entropy", dtype="float64", seed=1)
-    plain = folded.copy()
-    a, b = nn.SGD(0.7), RuleSGD(0.7)
-    assert a.gradient_scale() == -0.7 and b.gradient_scale() is None
-    ws_a, ws_b = Workspace(folded, 6), Workspace(plain, 6)
+    net = nn.Network([5, 7, 4, 3], "sigmoid", "softmax", "cross_entropy", dtype="float64", seed=1)
+    by_hand = net.copy()
+    opt = nn.SGD(0.7)
     for _ in range(5):
         x = rng.standard_normal((5, 6))
         y = np.eye(3)[:, rng.integers(0, 3, 6)]
         w = rng.random(6) * 2 if weighted else None
-        ca = train_step(folded, a, x, y, lmbda_n, w, ws_a)
-        cb = train_step(plain, b, x, y, lmbda_n, w, ws_b)
-        assert ca == pytest.approx(cb, rel=1e-12)
-    np.testing.assert_allclose(folded.flat(), plain.flat(), rtol=1e-12, atol=1e-14)
-    start = nn.Network([5, 7, 4, 3], "sigmoid", "softmax", dtype="float64", seed=1)
-    assert not np.allclose(folded.flat(), start.flat())  # the steps moved the weights
-    assert a.t == b.t == 5
+        train_step(net, opt, x, y, lmbda_n, w)
+        nabla_b, nabla_w = nn.backprop(by_hand, x, y, sample_weight=w)
+        for l in range(1, net.L + 1):
+            by_hand.W[l] -= 0.7 * (nabla_w[l] + lmbda_n * by_hand.W[l])
+            by_hand.b[l] -= 0.7 * nabla_b[l]
+    np.testing.assert_allclose(net.flat, by_hand.flat, rtol=1e-12, atol=1e-14)

@@ -2,6 +2,7 @@
 
 Open ``nablanet/backprop.py`` first: the four equations BP1–BP4, for a whole
 mini-batch at once, with the per-example teaching path beside them.
+docs/architecture.md shows the layers and where each concept lives.
 
 The teaching instruments live in their own modules, named for what they do:
 ``nablanet.teaching.gradcheck.gradcheck``, ``nablanet.teaching.trace.trace`` and
@@ -11,11 +12,12 @@ The teaching instruments live in their own modules, named for what they do:
 from ._version import __version__
 from .backprop import backprop, backprop_reference, backprop_single
 from .errors import DatasetError, DivergenceError, ModelFileError
-from .io.model import load
+from .io.model import load, save
 from .network import Evaluation, Network
 from .optimizers import SGD, Adam, Momentum
-from .train import Callback, History, fit
+from .train import Callback, History
 from .training.callbacks import EarlyStopping, HalveOnPlateau
+from .training.fit import fit
 
 __all__ = [
     "Network",
@@ -33,6 +35,7 @@ __all__ = [
     "Momentum",
     "Adam",
     "load",
+    "save",
     "DatasetError",
     "ModelFileError",
     "__version__",

@@ -15,7 +15,33 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["dot", "vdot"]
+__all__ = ["dot", "vdot", "axpy"]
 
 dot = getattr(np.dot, "_implementation", np.dot)
 vdot = getattr(np.vdot, "_implementation", np.vdot)
+
+
+def axpy(c: float, x: np.ndarray, y: np.ndarray) -> None:
+    """y ← y + c·x in place, in one pass (BLAS axpy, where SciPy provides it)."""
+    global _AXPY
+    if _AXPY is None:
+        _AXPY = _blas_axpy()
+    f = _AXPY.get(y.dtype) if y.dtype == x.dtype and y.flags.c_contiguous and x.flags.c_contiguous else None
+    if f is None:
+        y += c * x if c != 1 else x
+    else:
+        f(x.ravel(), y.ravel(), a=c)  # writes into y: a contiguous array of its own dtype
+
+
+def _blas_axpy() -> dict:
+    # SciPy comes with scikit-learn but is not required: without it the update
+    # makes one temporary array and reads the gradient twice. It is looked up on
+    # the first update, so that ``import nablanet`` does not import SciPy.
+    try:
+        from scipy.linalg import blas
+    except ImportError:
+        return {}
+    return {np.dtype(np.float32): blas.saxpy, np.dtype(np.float64): blas.daxpy}
+
+
+_AXPY: dict | None = None

@@ -10,9 +10,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["standard", "scaled", "he", "glorot", "get", "names"]
+__all__ = ["zeros", "standard", "scaled", "he", "glorot", "get", "names"]
 
 Initializer = Callable[[int, int, np.random.Generator], tuple[np.ndarray, np.ndarray]]
+
+
+def zeros(n_out: int, n_in: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """W = 0, b = 0: no random draw, for a network whose parameters are about to be loaded."""
+    return np.zeros((n_out, n_in)), np.zeros(n_out)
 
 
 def standard(n_out: int, n_in: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -37,6 +42,7 @@ def glorot(n_out: int, n_in: int, rng: np.random.Generator) -> tuple[np.ndarray,
 
 
 _REGISTRY: dict[str, Initializer] = {
+    "zeros": zeros,
     "standard": standard,
     "scaled": scaled,
     "he": he,

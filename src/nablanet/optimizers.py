@@ -4,23 +4,17 @@ Each one applies a gradient to the parameters in place::
 
     optimizer.step(params, grads)
 
-where ``params`` and ``grads`` are lists of arrays of matching shapes. Computing
-the gradient and applying it are separate steps on purpose: in data-parallel
-training the gradients are summed across processes between the two.
+where ``params`` and ``grads`` are lists of arrays of matching shapes (the
+training loop passes one of each: the network's flat buffer and its gradient).
+Computing the gradient and applying it are separate steps on purpose: in
+data-parallel training the gradients are summed across processes between the two.
 
-An optimizer only says what its rule is, as ``updates(grads, t)``: the change Δw
-of each parameter at step t, and its state after that step. ``step`` checks that
-every Δw is finite before it keeps the state and adds the Δw, so an update that
-overflows never reaches the weights or the state (``NonFiniteUpdate``).
-
-A caller that has no further use for the gradient (the training loop, whose
-gradient lives in a buffer it refills every step) passes ``overwrite_grads=True``,
-and SGD then writes Δw over the gradient instead of into a new array: one array
-less for the update to stream through the caches, 40 % of its time on a network
-of 1.9 M parameters. (An optimizer of your own may leave ``out`` out of its
-``updates``; it then makes its own arrays.) Plain SGD goes one step further:
-its Δw is −η ∇C, so the training loop has backprop compute −η ∇C directly
-(``gradient_scale``) and the update is only checked and added.
+An optimizer only says what its rule is, as ``updates(grads, t)``: a number c and
+arrays u with Δw = c·u for each parameter at step t, and its state after that
+step. ``step`` checks that every Δw, and every w + Δw, is finite before it keeps
+the state and adds c·u to w with one BLAS axpy per array, so an update that
+overflows never reaches the weights or the state (``NonFiniteUpdate``), and
+plain SGD's update w − η∇C reads the gradient once.
 
 Any state (velocities, moments, the step count) lives in the optimizer, never in
 the network, and ``state_dict``/``load_state_dict`` expose it for checkpoints.
@@ -28,16 +22,14 @@ the network, and ``state_dict``/``load_state_dict`` expose it for checkpoints.
 
 from __future__ import annotations
 
-import functools
-import inspect
 import math
 
 import numpy as np
 
-from .blas import vdot
+from .blas import axpy, vdot
 from .errors import NonFiniteUpdate
 
-__all__ = ["Optimizer", "SGD", "Momentum", "Adam", "NonFiniteUpdate", "prescale", "get", "names"]
+__all__ = ["Optimizer", "SGD", "Momentum", "Adam", "NonFiniteUpdate", "get", "names"]
 
 
 class Optimizer:
@@ -47,76 +39,56 @@ class Optimizer:
     _slots: tuple[str, ...] = ()  # names of the per-parameter state lists
 
     def __init__(self, eta: float):
-        if not np.isfinite(eta) or eta <= 0:
-            raise ValueError(f"the learning rate eta must be a positive number, got {eta}")
-        self.eta = float(eta)
+        self.eta = _positive(eta, "the learning rate eta")
         self.t = 0  # number of steps taken
+        self._bound: float | None = None  # an upper bound on ‖w‖ (see step)
 
-    def updates(
-        self, grads: list[np.ndarray], t: int, out: list[np.ndarray] | None = None
-    ) -> tuple[list[np.ndarray], dict]:
-        """Δw for each parameter at step t, and the state after it: {slot: arrays}.
-
-        ``out``, if given, are arrays shaped like ``grads`` that the Δw may be
-        written into (an optimizer whose state is its Δw, like momentum's v,
-        makes its own).
-        """
+    def updates(self, grads: list[np.ndarray], t: int) -> tuple[float, list[np.ndarray], dict]:
+        """(c, u, state): the update at step t is Δw = c·u; state is {slot: arrays} after it."""
         raise NotImplementedError
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        f = cls.__dict__.get("updates")
-        if f is not None and "out" not in inspect.signature(f).parameters:
-            cls.updates = _ignoring_out(f)  # an optimizer written as updates(grads, t)
+    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+        """w → w + Δw for every parameter, unless some Δw or w + Δw is not finite.
 
-    def gradient_scale(self) -> float | None:
-        """c, if every update is the gradient times one number (Δw = c ∇C); else None.
-
-        Plain SGD's is −η. The training step then has backpropagation compute c ∇C
-        in the first place (BP2–BP4 are linear in δ^L, so scaling δ^L scales every
-        gradient) and calls ``step(..., prescaled=True)``: the gradient buffer
-        already holds Δw, and the update is one pass over the parameters shorter.
-        (See ``prescale``: an optimizer that overrides ``step`` is handed ∇C.)
+        The new state is kept, and t advanced, only once every Δw and every new
+        weight is known to be finite: after a NonFiniteUpdate the parameters and
+        the optimizer are as they were, ready for a smaller η.
         """
-        return None
-
-    def step(
-        self,
-        params: list[np.ndarray],
-        grads: list[np.ndarray],
-        *,
-        overwrite_grads: bool = False,
-        prescaled: bool = False,
-    ) -> None:
-        """w → w + Δw for every parameter, unless some Δw is not finite.
-
-        The new state is kept, and t advanced, only once every Δw is known to be
-        finite: after a NonFiniteUpdate the optimizer is as it was, ready for a
-        smaller η. With ``overwrite_grads`` the grads' arrays may be used for Δw,
-        so they hold no gradient afterwards. With ``prescaled`` the grads are
-        ``gradient_scale()`` × ∇C, which is Δw: they are checked and added as they are.
-        """
-        if prescaled:
-            if self.gradient_scale() is None:
-                raise ValueError(
-                    f"prescaled=True, but {type(self).__name__}'s update is not a multiple of the gradient"
-                )
-            deltas, state = grads, {}
-        else:
-            deltas, state = self.updates(grads, self.t + 1, grads if overwrite_grads else None)
-        # ‖Δw‖² is NaN or inf if any entry is; a BLAS dot is 3× faster than a sum. It
-        # also overflows for a huge but finite update, so confirm entry by entry then.
-        # (A loop, not sum() over a generator: this runs on every training step.)
+        c, u, state = self.updates(grads, self.t + 1)
+        # ‖Δw‖² is NaN or inf if any entry is: one BLAS pass, no boolean array.
         norm2 = 0.0
-        for d in deltas:
-            norm2 += float(vdot(d, d))
-        if not math.isfinite(norm2) and not all(np.isfinite(d).all() for d in deltas):
-            raise NonFiniteUpdate(f"{type(self).__name__} produced a NaN or inf update at step {self.t + 1}")
+        for u_ in u:
+            norm2 += float(vdot(u_, u_))
+        norm = abs(c) * math.sqrt(norm2) if math.isfinite(norm2) else math.inf
+        # w + Δw can overflow only where |w_i| + |Δw_i| does, and ‖w‖ + ‖Δw‖ bounds
+        # both. Keeping that bound from step to step costs nothing; only when it
+        # nears the dtype's limit (or ‖Δw‖² itself overflows) is every sum computed.
+        if self._bound is None or self._bound_for is not params[0]:
+            self._bound_for, self._bound = params[0], _norm(params)
+        limit = 0.25 * float(np.finfo(params[0].dtype).max)
+        if not self._bound + norm < limit:
+            self._check_exactly(params, c, u)
+            self._bound = _norm(params) + norm
+        else:
+            self._bound += norm
         self.t += 1
         for slot, arrays in state.items():
             setattr(self, slot, arrays)
-        for p, d in zip(params, deltas):
-            p += d
+        for p, u_ in zip(params, u):
+            axpy(c, u_, p)
+
+    def _check_exactly(self, params: list[np.ndarray], c: float, u: list[np.ndarray]) -> None:
+        with np.errstate(over="ignore", invalid="ignore"):
+            for p, u_ in zip(params, u):
+                d = c * u_
+                if not np.isfinite(d).all():
+                    raise NonFiniteUpdate(
+                        f"{type(self).__name__} produced a NaN or inf update at step {self.t + 1}"
+                    )
+                if not np.isfinite(p + d).all():
+                    raise NonFiniteUpdate(
+                        f"{type(self).__name__}'s update at step {self.t + 1} would make a weight overflow"
+                    )
 
     def _state(self, slot: str, grads: list[np.ndarray]) -> list[np.ndarray]:
         """The slot's arrays, zeros before the first step."""
@@ -142,7 +114,7 @@ class Optimizer:
             setattr(self, k, [np.array(x) for x in v] if k in self._slots else v)
 
     def __repr__(self) -> str:
-        hyper = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if isinstance(v, float))
+        hyper = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if isinstance(v, float) and k[0] != "_")
         return f"{type(self).__name__}({hyper})"
 
 
@@ -151,14 +123,8 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def gradient_scale(self) -> float | None:
-        # −η, unless a subclass has a rule of its own.
-        return -self.eta if type(self).updates is SGD.updates else None
-
-    def updates(self, grads, t, out=None):
-        if out is None:
-            return [-self.eta * g for g in grads], {}
-        return [np.multiply(g, -self.eta, out=o) for g, o in zip(grads, out)], {}
+    def updates(self, grads, t):
+        return -self.eta, grads, {}  # Δw = −η ∇C: the gradient itself, scaled by the axpy
 
 
 class Momentum(Optimizer):
@@ -169,13 +135,11 @@ class Momentum(Optimizer):
 
     def __init__(self, eta: float, mu: float = 0.9):
         super().__init__(eta)
-        if not 0 <= mu < 1:
-            raise ValueError(f"momentum mu must be in [0, 1), got {mu}")
-        self.mu = float(mu)
+        self.mu = _fraction(mu, "momentum mu")
 
-    def updates(self, grads, t, out=None):
+    def updates(self, grads, t):
         v = [self.mu * v - self.eta * g for g, v in zip(grads, self._state("v", grads))]
-        return v, {"v": v}
+        return 1.0, v, {"v": v}
 
 
 class Adam(Optimizer):
@@ -190,43 +154,48 @@ class Adam(Optimizer):
 
     def __init__(self, eta: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
         super().__init__(eta)
-        for label, beta in (("beta1", beta1), ("beta2", beta2)):
-            if not 0 <= beta < 1:
-                raise ValueError(f"Adam {label} must be in [0, 1), got {beta}")
-        if not 0 < eps < 1:
-            raise ValueError(f"Adam eps must be in (0, 1), got {eps}")
-        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+        self.beta1, self.beta2 = _fraction(beta1, "Adam beta1"), _fraction(beta2, "Adam beta2")
+        self.eps = _positive(eps, "Adam eps")
+        if not self.eps < 1:
+            raise ValueError(f"Adam eps must be in (0, 1), got {eps!r}")
 
-    def updates(self, grads, t, out=None):
+    def updates(self, grads, t):
         b1, b2 = self.beta1, self.beta2
         m = [b1 * m + (1 - b1) * g for g, m in zip(grads, self._state("m", grads))]
         s = [b2 * s + (1 - b2) * g * g for g, s in zip(grads, self._state("s", grads))]
         # Fold both bias corrections into one step size instead of forming m̂ and ŝ.
-        eta_t = self.eta * np.sqrt(1 - b2**t) / (1 - b1**t)
-        eps_t = self.eps * np.sqrt(1 - b2**t)
-        return [-eta_t * m_ / (np.sqrt(s_) + eps_t) for m_, s_ in zip(m, s)], {"m": m, "s": s}
+        eta_t = self.eta * math.sqrt(1 - b2**t) / (1 - b1**t)
+        eps_t = self.eps * math.sqrt(1 - b2**t)
+        return -eta_t, [m_ / (np.sqrt(s_) + eps_t) for m_, s_ in zip(m, s)], {"m": m, "s": s}
 
 
-def prescale(optimizer: Optimizer) -> float | None:
-    """The c a training step may fold into δ^L for ``optimizer``, or None.
-
-    Its ``gradient_scale()``, as long as its ``step`` is ``Optimizer.step``, which
-    takes ``prescaled=True``. A step of one's own, on a subclass or on the
-    instance, is handed ∇C, as its signature expects.
-    """
-    if getattr(optimizer.step, "__func__", None) is not Optimizer.step:
-        return None
-    return optimizer.gradient_scale()
+def _number(value, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{what} must be a number, got {type(value).__name__} {value!r}")
+    return float(value)
 
 
-def _ignoring_out(f):
-    """Wrap a subclass's ``updates(grads, t)`` so that it accepts (and ignores) ``out``."""
+def _positive(value, what: str) -> float:
+    """A finite number > 0, or a clear error."""
+    x = _number(value, what)
+    if not (math.isfinite(x) and x > 0):
+        raise ValueError(f"{what} must be a positive finite number, got {value!r}")
+    return x
 
-    @functools.wraps(f)
-    def updates(self, grads, t, out=None):
-        return f(self, grads, t)
 
-    return updates
+def _fraction(value, what: str) -> float:
+    """A number in [0, 1), or a clear error."""
+    x = _number(value, what)
+    if not 0 <= x < 1:
+        raise ValueError(f"{what} must be in [0, 1), got {value!r}")
+    return x
+
+
+def _norm(params: list[np.ndarray]) -> float:
+    total = 0.0
+    for p in params:
+        total += float(vdot(p.ravel(), p.ravel()))
+    return math.sqrt(total) if math.isfinite(total) else math.inf
 
 
 _REGISTRY: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Momentum, Adam)}

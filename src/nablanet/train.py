@@ -1,32 +1,37 @@
-"""The training loop: for each epoch, shuffle, split into mini-batches, backprop, step.
+"""The training loop: for each epoch, shuffle, split into mini-batches, gradient, update.
 
-``fit`` checks the data and returns a ``History``; it never prints. Watching
-training (progress bars, early stopping, checkpoints) is done by callbacks,
-which see the whole ``Run`` and may set ``run.stop``.
+``train`` continues a ``Run`` on checked data and returns its ``History``; it
+never prints. Watching training (progress, early stopping, checkpoints) is done
+by callbacks, which see the whole ``Run`` and may set ``run.stop``.
+``nablanet.fit`` (in ``nablanet.training.fit``) checks the arguments, builds the
+run and its callbacks, and calls ``train``.
 
-A step is two parts on purpose: ``backward`` computes the gradient and the
-optimizer applies it. Data-parallel training sums the gradients across
-processes between the two.
+A step is two parts on purpose: ``backward`` computes the gradient ∇C into one
+flat buffer, and the optimizer applies it. Between the two is the one place
+where data-parallel training sums the processes' gradients (``reduce``).
 """
 
 from __future__ import annotations
 
 import math
-import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
-from .backprop import Workspace, backward, forward
+from .backprop import backward
 from .batches import batches
-from .network import Network, as_rng
+from .blas import axpy
+from .buffers import Workspace
 from .errors import DivergenceError, NonFiniteUpdate
-from .optimizers import SGD, Optimizer, prescale
+from .network import Network, forward
+from .optimizers import Optimizer
 
-__all__ = ["fit", "train", "train_step", "History", "Run", "Callback", "DivergenceError"]
+__all__ = ["train", "train_step", "History", "Run", "Callback", "DivergenceError", "Reduce"]
+
+# Sums the flat gradient in place across processes, and returns the summed cost.
+Reduce = Callable[[np.ndarray, float], float]
 
 
 @dataclass
@@ -71,6 +76,8 @@ class Run:
     cost_sum: float = 0.0  # Σ batch cost × batch size, over this epoch so far
     seconds: float = 0.0  # time spent in this epoch so far
     stop: bool = False  # set by a callback to end training after the current batch
+    error: BaseException | None = None  # the exception that ended training, seen by on_train_end
+    checkpoint_every: int | None = None  # mini-batches between checkpoints, kept for resume
 
 
 class Callback:
@@ -88,193 +95,118 @@ def train_step(
     optimizer: Optimizer,
     x: np.ndarray,
     y: np.ndarray,
-    lmbda_n: float,
-    weight: np.ndarray | None = None,
+    lmbda_n: float = 0.0,
+    sample_weight: np.ndarray | None = None,
     ws: Workspace | None = None,
+    reduce: Reduce | None = None,
+    m: int | None = None,
 ) -> float:
     """One mini-batch (columns = examples): gradient, then update. Returns the batch cost.
 
+    ``x`` must have the network's dtype (``fit`` converts it once, up front);
     ``ws``, a ``Workspace`` for this batch size, lets the step reuse its arrays.
-    ``x`` must have the network's dtype (``fit`` converts it once, up front).
+    ``m`` is the batch size the mean is taken over (the global batch, when
+    ``reduce`` sums the gradients of several processes' shares of it).
     """
     if x.dtype != net.dtype:
         raise TypeError(f"x has dtype {x.dtype}; this network computes in {net.dtype}")
-    ws = ws if ws is not None else Workspace(net, x.shape[1])
+    ws = ws if ws is not None else Workspace(net.sizes, x.shape[1], net.dtype)
     z, a = forward(net, x, ws)
-    cost = net.cost.fn(a[-1], y, weight)
-    # Plain SGD's update is −η ∇C: backprop computes that product in the first
-    # place (c = −η), and the optimizer only checks and adds it.
-    c = prescale(optimizer)
-    _gradient(net, z, a, y, lmbda_n, weight, ws, 1.0 if c is None else c)  # into ws.nabla
-    # (Data-parallel training sums ws.nabla, one buffer, across processes here;
-    # c ∇C sums like ∇C.)
-    # The guard: a non-finite cost stops here; a non-finite δ, gradient or update
-    # stops in the optimizer, which checks every Δw before it touches the weights.
+    cost = net.cost.fn(a[-1], y, sample_weight)
+    nabla = backward(net, z, a, y, sample_weight, ws, m)  # ∇C, one flat buffer
+    if reduce is not None:  # data parallel: the sum over every process's share of the batch
+        cost = reduce(nabla, cost)
+    if lmbda_n:  # L2: C = C_0 + (λ/2n) Σ w², so ∂C/∂w gains (λ/n) w
+        for l in range(1, net.L + 1):
+            axpy(lmbda_n, net.W[l], ws.nabla_w[l])
+    # The guard: the optimizer refuses an update that is not finite, or that
+    # would make a weight overflow, before it touches anything.
     try:
         if not math.isfinite(cost):
             raise NonFiniteUpdate("the cost is not finite")
-        # The whole network in one update; ws.nabla is refilled next step, so the
-        # optimizer may write Δw over it.
-        if c is None:
-            optimizer.step([net.flat()], [ws.nabla], overwrite_grads=True)
-        else:  # ws.nabla holds Δw already
-            optimizer.step([net.flat()], [ws.nabla], overwrite_grads=True, prescaled=True)
-    except NonFiniteUpdate:
-        # The weights are unchanged, but ws.nabla holds c ∇C or Δw: compute ∇C again.
-        nabla_b, nabla_w = _gradient(net, z, a, y, lmbda_n, weight, ws)
-        raise DivergenceError(_diagnose(z, a, cost, nabla_b, nabla_w)) from None
+        optimizer.step([net.flat], [nabla])
+    except NonFiniteUpdate as e:
+        raise DivergenceError(_diagnose(z, a, cost, ws, str(e))) from None
     return cost
 
 
-def _gradient(net: Network, z: list, a: list, y: np.ndarray, lmbda_n: float, weight, ws: Workspace, c=1.0):
-    """c ∂C/∂b^l and c ∂C/∂W^l into the Workspace: backprop, plus the L2 term."""
-    nabla_b, nabla_w = backward(net, z, a, y, weight, ws, c)
-    if lmbda_n:  # L2: C = C_0 + (λ/2n) Σ w², so ∂C/∂w gains (λ/n) w
-        for nw, W in zip(nabla_w, net.W):
-            nw += (c * lmbda_n) * W
-    return nabla_b, nabla_w
-
-
-def _diagnose(z: list, a: list, cost: float, nabla_b: list, nabla_w: list) -> str:
+def _diagnose(z: list, a: list, cost: float, ws: Workspace, refused: str) -> str:
     """Name the first quantity, in the order they were computed, that is not finite."""
-    found = "the cost"
-    for l in range(1, len(a)):
+    L = len(a) - 1
+    found = None
+    for l in range(1, L + 1):
         if not np.isfinite(z[l]).all():
             found = f"z^{l} (layer {l}'s weighted input)"
-            break
-        if not np.isfinite(a[l]).all():
+        elif not np.isfinite(a[l]).all():
             found = f"a^{l} (layer {l}'s activation)"
+        if found:
             break
-    else:
-        if np.isfinite(cost):
-            bad_b = [l for l in range(len(nabla_b), 0, -1) if not np.isfinite(nabla_b[l - 1]).all()]
-            bad_w = [l for l in range(len(nabla_w), 0, -1) if not np.isfinite(nabla_w[l - 1]).all()]
-            if bad_b:
-                found = f"δ^{bad_b[0]} and ∂C/∂b^{bad_b[0]} (layer {bad_b[0]})"
-            elif bad_w:
-                found = f"∂C/∂W^{bad_w[0]} (layer {bad_w[0]})"
-            else:
-                found = "the update η·∇C (the gradient was finite; the step overflowed)"
+    if found is None and not math.isfinite(cost):
+        found = "the cost"
+    if found is None:
+        for l in range(L, 0, -1):
+            if not np.isfinite(ws.nabla_b[l]).all():
+                found = f"δ^{l} and ∂C/∂b^{l} (layer {l})"
+            elif not np.isfinite(ws.nabla_w[l]).all():
+                found = f"∂C/∂W^{l} (layer {l})"
+            if found:
+                break
+    if found is None:
+        return (
+            f"training diverged: the update η·∇C was refused ({refused}); the gradient was finite, "
+            "the step too large. "
+            "The weights are those before this step. Try a smaller learning rate eta"
+        )
     return (
-        f"training diverged: {found} became NaN or inf. Try a smaller learning rate eta, "
-        "or an initialisation that keeps z small (init='scaled' or 'he')"
+        f"training diverged: {found} became NaN or inf. The weights are those before this step. "
+        "Try a smaller learning rate eta, or an initialisation that keeps z small (init='he' or 'scaled')"
     )
-
-
-def fit(
-    net: Network,
-    X: Any,
-    y: Any,
-    *,
-    epochs: int = 30,
-    batch_size: int = 10,
-    eta: float = 3.0,
-    optimizer: Optimizer | None = None,
-    lmbda: float = 0.0,
-    validation_data: tuple[Any, Any] | None = None,
-    seed: int | np.random.Generator | None = None,
-    callbacks: Sequence[Callback] = (),
-    sample_weight: Any = None,
-    monitor: bool = False,
-    checkpoint: str | os.PathLike | None = None,
-    checkpoint_every: int | None = None,
-    resume: str | os.PathLike | None = None,
-) -> History:
-    """Train ``net`` by mini-batch stochastic gradient descent.
-
-    Parameters
-    ----------
-    net : Network
-    X : array, shape (n, n_0)
-        Training inputs, one row per example.
-    y : array, shape (n,) or (n, n_L)
-        Integer class labels, or target vectors.
-    epochs, batch_size : int
-    eta : float
-        Learning rate η for the default optimizer, ``SGD(eta)``.
-    optimizer : Optimizer, optional
-        Replaces the default; its own η is used.
-    lmbda : float
-        L2 regularisation λ: the cost gains (λ/2n) Σ w² over all weights.
-    validation_data : (X_val, y_val), optional
-        Evaluated after every epoch.
-    seed : int or numpy.random.Generator, optional
-        Source of the per-epoch shuffles.
-    callbacks : sequence of Callback
-    sample_weight : array, shape (n,), optional
-        Non-negative weight of each training example in the cost.
-    monitor : bool
-        Record per-layer health each epoch in ``History.layers`` (``nablanet.training.monitor``).
-    checkpoint : path, optional
-        Write a checkpoint there every ``checkpoint_every`` mini-batches (default:
-        at the end of every epoch), and on interruption.
-    resume : path, optional
-        Continue the run saved in this checkpoint: weights, optimizer state, epoch,
-        position within the epoch and RNG state. The run's own optimizer, batch
-        size, λ and shuffles are used (passing ``optimizer`` too is an error);
-        ``epochs`` may extend it.
-
-    Returns
-    -------
-    History
-    """
-    X = net.check_inputs(X)
-    Y = net.check_targets(y, X.shape[0])
-    validation = None
-    if validation_data is not None:
-        X_val = net.check_inputs(validation_data[0], "X_val")
-        validation = (X_val, net.check_targets(validation_data[1], X_val.shape[0], "y_val"))
-    _check_positive_int(epochs, "epochs", minimum=0)
-    _check_positive_int(batch_size, "batch_size")
-    if not np.isfinite(lmbda) or lmbda < 0:
-        raise ValueError(f"lmbda must be a finite number ≥ 0, got {lmbda}")
-    weight = _check_sample_weight(sample_weight, X.shape[0])
-    if resume is not None:
-        from .checkpoint import load_run
-
-        if optimizer is not None:
-            raise ValueError("resume continues the checkpoint's own optimizer; do not pass optimizer too")
-
-        run = load_run(resume, net)  # restores the weights in place, and everything else
-        run.epochs = epochs
-    else:
-        optimizer = optimizer if optimizer is not None else SGD(eta)
-        run = Run(net, optimizer, as_rng(seed), epochs, batch_size, float(lmbda))
-    run.sample_weight = None if weight is None else weight.astype(net.dtype)
-    callbacks = list(callbacks)
-    if monitor:
-        from .monitor import Monitor
-
-        callbacks.append(Monitor(X, Y))
-    if checkpoint is not None:
-        from .checkpoint import Checkpoint
-
-        callbacks.append(Checkpoint(checkpoint, every=checkpoint_every))
-    return train(run, X, Y, validation, callbacks)
 
 
 def train(
     run: Run, X: np.ndarray, Y: np.ndarray, validation=None, callbacks: Sequence[Callback] = ()
 ) -> History:
-    """Continue ``run`` from where it stands on checked data (rows = examples)."""
-    for cb in callbacks:
-        cb.on_train_begin(run)
-    # NaN and inf are caught by the guard in train_step, with a message that says
-    # where; NumPy's own overflow warnings would only come first and say less.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        while run.epoch < run.epochs and not run.stop:
-            if run.batch == 0:
+    """Continue ``run`` from where it stands on checked data (rows = examples).
+
+    Every callback's ``on_train_end`` runs, in a ``finally``, however training
+    ends; ``run.error`` is then the exception that ended it, or None.
+    """
+    run.net.check_parameters()
+    run.error = None
+    try:
+        for cb in callbacks:
+            cb.on_train_begin(run)
+        # NaN and inf are caught by the guard in train_step, with a message that says
+        # where; NumPy's own overflow warnings would only come first and say less.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            while run.epoch < run.epochs and not run.stop:
+                if run.batch == 0:
+                    for cb in callbacks:
+                        cb.on_epoch_begin(run)
+                _run_epoch(run, X, Y, callbacks)
+                if run.stop and run.batch:  # stopped mid-epoch: leave the epoch open
+                    break
+                _end_epoch(run, X.shape[0], validation)
                 for cb in callbacks:
-                    cb.on_epoch_begin(run)
-            _run_epoch(run, X, Y, callbacks)
-            if run.stop and run.batch:  # stopped mid-epoch: leave the epoch open
-                break
-            _end_epoch(run, X.shape[0], validation)
-            for cb in callbacks:
-                cb.on_epoch_end(run)
-    for cb in callbacks:
-        cb.on_train_end(run)
+                    cb.on_epoch_end(run)
+    except BaseException as e:
+        run.error = e
+        raise
+    finally:
+        _end_callbacks(run, callbacks)
     return run.history
+
+
+def _end_callbacks(run: Run, callbacks: Sequence[Callback]) -> None:
+    """Every on_train_end, even after one raises; the first exception is raised after."""
+    first = None
+    for cb in callbacks:
+        try:
+            cb.on_train_end(run)
+        except BaseException as e:  # noqa: PERF203 - each callback must get its turn
+            first = first or e
+    if first is not None and first is not run.error:
+        raise first
 
 
 def _run_epoch(run: Run, X: np.ndarray, Y: np.ndarray, callbacks: Sequence[Callback]) -> None:
@@ -295,7 +227,7 @@ def _run_epoch(run: Run, X: np.ndarray, Y: np.ndarray, callbacks: Sequence[Callb
         for k, (x, y, w) in enumerate(feed, start=run.batch):
             ws = workspaces.get(len(x))
             if ws is None:
-                ws = workspaces[len(x)] = Workspace(run.net, len(x))
+                ws = workspaces[len(x)] = Workspace(run.net.sizes, len(x), run.net.dtype)
             try:
                 cost = train_step(run.net, run.optimizer, x.T, y, lmbda_n, w, ws)
             except DivergenceError as e:
@@ -323,24 +255,6 @@ def _end_epoch(run: Run, n: int, validation) -> None:
     h.val_accuracy.append(val_accuracy)
     h.seconds.append(run.seconds)
     h.eta.append(run.optimizer.eta)
+    run.net.check_parameters()  # each step kept the weights finite; this names any that were set so
     run.epoch += 1
     run.batch, run.cost_sum, run.seconds = 0, 0.0, 0.0
-
-
-def _check_sample_weight(sample_weight: Any, n: int) -> np.ndarray | None:
-    """Weights scaled so that they average 1: the mean-cost gradient stays unbiased."""
-    if sample_weight is None:
-        return None
-    w = np.asarray(sample_weight, dtype=np.float64)
-    if w.shape != (n,):
-        raise ValueError(f"sample_weight has shape {w.shape}; expected ({n},), one weight per example")
-    if not np.isfinite(w).all() or (w < 0).any():
-        raise ValueError("sample_weight must be finite and non-negative")
-    if w.sum() <= 0:
-        raise ValueError("sample_weight sums to 0: no example would count")
-    return w * (n / w.sum())
-
-
-def _check_positive_int(value: Any, name: str, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer ≥ {minimum}, got {value!r}")

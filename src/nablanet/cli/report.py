@@ -78,7 +78,7 @@ def _shape(text: str) -> tuple[int, ...]:
 
 def load_source(path: str) -> tuple[Any, Any, dict]:
     """The network, its History and its hyperparameters, from a model or checkpoint file."""
-    from nablanet.io import model
+    from nablanet.io import model as files
     from nablanet.viz.report import history_from_dict
 
     if not Path(path).is_file():

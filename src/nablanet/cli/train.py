@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from nablanet.io.atomic import atomic_write
+from nablanet.io.model import save
 from nablanet.train import Callback
 
 from ._args import fraction, hidden_sizes, nonnegative_float, positive_float, positive_int
@@ -290,7 +291,7 @@ def _finish(args, settings: dict, net, history, data, seconds: float) -> None:
     if args.output_model:
         scaling = {"shift": _plain(data.input_shift), "scale": _plain(data.input_scale)}
         hyper = {**settings, "dataset": data.summary(), "input_scaling": scaling}
-        net.save(args.output_model, history=history, hyperparameters=hyper)
+        save(net, args.output_model, history=history, hyperparameters=hyper)
     if args.report:
         from nablanet.viz.report import write_report
 

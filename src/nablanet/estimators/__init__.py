@@ -31,13 +31,12 @@ from sklearn.utils import check_array, check_consistent_length, check_random_sta
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from .. import activations
-from .. import costs
-from .. import initializers
-from .. import optimizers
+from .. import activations, costs, initializers, optimizers
+from ..errors import DivergenceError
+from ..io.model import load_model, save
 from ..network import Network
-from ..train import Callback, DivergenceError, Run
-from ..train import fit as train_fit
+from ..train import Callback, History, Run
+from ..training.fit import fit as train_fit
 
 __all__ = ["NablaClassifier", "NablaRegressor"]
 
@@ -240,7 +239,7 @@ class _BaseNabla(BaseEstimator):
         }
         then = {
             "hidden_layer_sizes": tuple(net.sizes[1:-1]),
-            "activation": net.activations[0].name if net.L > 1 else now["activation"],
+            "activation": net.activations[1].name if net.L > 1 else now["activation"],
             "output": (net.activations[-1].name, net.sizes[-1]),
             "cost": net.cost.name,
             "solver": optimizer.name,
@@ -298,7 +297,6 @@ class _BaseNabla(BaseEstimator):
         that predicts exactly as this one, and whose ``partial_fit`` or warm
         ``fit`` starts a new optimizer from these weights.
         """
-        from ..io.model import save
 
         check_is_fitted(self, "network_")
         params = self.get_params()
@@ -322,8 +320,6 @@ class _BaseNabla(BaseEstimator):
     @classmethod
     def load(cls, path):
         """A fitted estimator from a file written by ``save``; see ``save``."""
-        from ..io.model import load_model
-        from ..train import History
 
         net, header = load_model(path)
         state = (header.get("hyperparameters") or {}).get("estimator")
@@ -356,13 +352,13 @@ class _BaseNabla(BaseEstimator):
 
     @property
     def coefs_(self) -> list[np.ndarray]:
-        """``coefs_[i]`` is ``network_.W[i].T``, shape (n_in, n_out): a view, not a copy."""
+        """``coefs_[i]`` is ``network_.W[i + 1].T``, shape (n_in, n_out): a view, not a copy."""
         check_is_fitted(self, "network_")
         return [W.T for W in self.network_.W]
 
     @property
     def intercepts_(self) -> list[np.ndarray]:
-        """``intercepts_[i]`` is ``network_.b[i]``, the biases b^{i+1} (the same array)."""
+        """``intercepts_[i]`` is ``network_.b[i + 1]``, the biases b^{i+1} (the same array)."""
         check_is_fitted(self, "network_")
         return list(self.network_.b)
 
@@ -416,7 +412,7 @@ class _Watch(Callback):
         self.scores: list[float] | None = None if validation is None else []
         self.val_losses: list[float] | None = None if validation is None else []
         self.best_score = -np.inf
-        self.best_params: list[np.ndarray] | None = None
+        self.best_params: np.ndarray | None = None  # a copy of net.flat
         self.no_improvement = 0
         self.n_iter = 0
         self.converged = False
@@ -437,7 +433,7 @@ class _Watch(Callback):
             improved = score >= self.best_score + self.tol
             if score > self.best_score:
                 self.best_score = score
-                self.best_params = [p.copy() for p in run.net.params]
+                self.best_params = run.net.flat.copy()
         else:
             improved = loss <= self.best_loss - self.tol
         self.best_loss = min(self.best_loss, loss)
@@ -447,8 +443,7 @@ class _Watch(Callback):
 
     def on_train_end(self, run: Run) -> None:
         if self.best_params is not None:
-            for p, best in zip(run.net.params, self.best_params, strict=True):
-                p[...] = best  # in place: the optimizer holds references to these arrays
+            run.net.flat[...] = self.best_params
 
     def store(self, est) -> None:
         est.loss_curve_ = self.loss_curve
@@ -530,12 +525,12 @@ class NablaClassifier(ClassifierMixin, _BaseNabla):
         The class labels, in the order of the output units (for multilabel
         targets: 0..k−1, one per column of y).
     network_ : nablanet.Network
-        The trained network. ``network_.W[l-1]`` is W^l, of shape (n_l, n_{l−1}).
+        The trained network. ``network_.W[l]`` is W^l, of shape (n_l, n_{l−1}), l = 1..L.
     coefs_ : list of ndarray
-        ``coefs_[i] = network_.W[i].T`` = (W^{i+1})ᵀ, of shape (n_in, n_out) as in
+        ``coefs_[i] = network_.W[i + 1].T`` = (W^{i+1})ᵀ, of shape (n_in, n_out) as in
         MLPClassifier. A view: writing to it changes the network.
     intercepts_ : list of ndarray
-        ``intercepts_[i] = network_.b[i]`` = b^{i+1}, the same arrays.
+        ``intercepts_[i] = network_.b[i + 1]`` = b^{i+1}, the same arrays.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when X had string column names (a DataFrame).

@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 
 from ..activations import Softmax
-from ..backprop import backward, forward
-from ..costs import CategoricalCrossEntropy
-from ..network import Network
+from ..backprop import backprop
+from ..costs import BinaryCrossEntropy, CategoricalCrossEntropy, Quadratic
+from ..network import Layers, Network, forward
 
 __all__ = ["trace", "Trace", "Step", "errors", "render", "explain"]
 
@@ -77,8 +77,8 @@ class Trace:
     z: list  # z[0] is None
     a: list[np.ndarray]
     delta: list  # delta[0] is None
-    nabla_b: list[np.ndarray]  # nabla_b[l-1] is ∂C/∂b^l
-    nabla_w: list[np.ndarray]
+    nabla_b: Layers  # nabla_b[l] is ∂C/∂b^l, l = 1..L
+    nabla_w: Layers
     cost: float
 
     @property
@@ -97,8 +97,8 @@ class Trace:
         batch = self.m > 1
         for l in range(L, 0, -1):
             out.append(_step("delta_L" if l == L else "delta", f"δ^{l}", l, vec(self.delta[l])))
-            out.append(_step("nabla_b", f"∂C/∂b^{l}", l, self.nabla_b[l - 1], batch))
-            out.append(_step("nabla_w", f"∂C/∂W^{l}", l, self.nabla_w[l - 1], batch))
+            out.append(_step("nabla_b", f"∂C/∂b^{l}", l, self.nabla_b[l], batch))
+            out.append(_step("nabla_w", f"∂C/∂W^{l}", l, self.nabla_w[l], batch))
         return out
 
     def to_dict(self) -> dict:
@@ -134,9 +134,9 @@ def errors(net: Network, z: list, a: list[np.ndarray], y: np.ndarray) -> list:
     """
     L = net.L
     delta: list = [None] * (L + 1)
-    delta[L] = net.cost.delta(z[L], a[L], y, net.activations[L - 1])  # BP1
+    delta[L] = net.cost.delta(z[L], a[L], y, net.activations[L])  # BP1
     for l in range(L - 1, 0, -1):
-        delta[l] = net.activations[l - 1].backward(z[l], a[l], net.W[l].T @ delta[l + 1])  # BP2
+        delta[l] = net.activations[l].backward(z[l], a[l], net.W[l + 1].T @ delta[l + 1])  # BP2
     return delta
 
 
@@ -165,13 +165,13 @@ def trace(net: Network, x: Any, y: Any) -> Trace:
     xc, yc = X.T, Y.T
     z, a = forward(net, xc)
     delta = errors(net, z, a, yc)
-    nabla_b, nabla_w = backward(net, z, a, yc)
+    nabla_b, nabla_w = backprop(net, xc, yc)
     m = xc.shape[1]
     for l in range(1, net.L + 1):  # the trace's δ must be backward's δ: BP3 and BP4 agree
-        tol = 100 * np.finfo(net.dtype).eps * (1 + float(np.abs(nabla_w[l - 1]).max()))
+        tol = 100 * np.finfo(net.dtype).eps * (1 + float(np.abs(nabla_w[l]).max()))
         if not (
-            np.allclose(delta[l].sum(axis=1) / m, nabla_b[l - 1], rtol=1e-4, atol=tol)
-            and np.allclose(delta[l] @ a[l - 1].T / m, nabla_w[l - 1], rtol=1e-4, atol=tol)
+            np.allclose(delta[l].sum(axis=1) / m, nabla_b[l], rtol=1e-4, atol=tol)
+            and np.allclose(delta[l] @ a[l - 1].T / m, nabla_w[l], rtol=1e-4, atol=tol)
         ):
             raise RuntimeError(f"trace: δ^{l} does not reproduce backward's gradient (BP3/BP4)")
     return Trace(net, xc, yc, z, a, delta, nabla_b, nabla_w, net.cost.fn(a[-1], yc))
@@ -200,8 +200,8 @@ def render(tr: Trace, digits: int = 4) -> str:
         f"y = {_indent(_array(_col(tr.y), digits), 4)}",
     ]
     for l in range(1, net.L + 1):
-        lines.append(f"W^{l} = {_indent(_array(net.W[l - 1], digits), 7)}")
-        lines.append(f"b^{l} = {_array(net.b[l - 1], digits)}")
+        lines.append(f"W^{l} = {_indent(_array(net.W[l], digits), 7)}")
+        lines.append(f"b^{l} = {_array(net.b[l], digits)}")
     lines.append("")
     for s in tr.steps:
         shape = "×".join(str(n) for n in s.shape)
@@ -243,7 +243,7 @@ class _Explainer:
 
     def __init__(self, tr: Trace, digits: int):
         self.tr, self.net, self.digits = tr, tr.net, digits
-        self.W, self.b = [None, *tr.net.W], [None, *tr.net.b]
+        self.W, self.b = tr.net.W, tr.net.b
         self.z, self.a, self.delta = ([_flat(v) for v in vs] for vs in (tr.z, tr.a, tr.delta))
 
     def n(self, v) -> str:
@@ -253,7 +253,7 @@ class _Explainer:
         return f"({self.n(v)})" if float(v) < 0 and self.n(v) != self.n(0) else self.n(v)
 
     def feedforward(self, l: int) -> list[str]:
-        act, n, p = self.net.activations[l - 1], self.n, self.p
+        act, n, p = self.net.activations[l], self.n, self.p
         out = [f"  (25) z^{l}_j = Σ_k w^{l}_jk a^{l - 1}_k + b^{l}_j"]
         for j in range(self.net.sizes[l]):
             terms = " + ".join(
@@ -287,7 +287,7 @@ class _Explainer:
         return out
 
     def bp2(self, l: int) -> list[str]:
-        prime = _flat(self.net.activations[l - 1].prime(self.tr.z[l], self.tr.a[l]))
+        prime = _flat(self.net.activations[l].prime(self.tr.z[l], self.tr.a[l]))
         n, p, rows = self.n, self.p, range(self.net.sizes[l + 1])
         out = [f"  BP2  δ^{l}_j = (Σ_i w^{l + 1}_ij δ^{l + 1}_i) · σ'(z^{l}_j)"]
         for j in range(self.net.sizes[l]):
@@ -296,7 +296,7 @@ class _Explainer:
         return out
 
     def bp3_bp4(self, l: int) -> list[str]:
-        n, p, nabla_b, nabla_w = self.n, self.p, self.tr.nabla_b[l - 1], self.tr.nabla_w[l - 1]
+        n, p, nabla_b, nabla_w = self.n, self.p, self.tr.nabla_b[l], self.tr.nabla_w[l]
         out = [f"  BP3  ∂C/∂b^{l}_j = δ^{l}_j"]
         out += [f"       ∂C/∂b^{l}_{j + 1} = {n(nabla_b[j])}" for j in range(self.net.sizes[l])]
         out.append(f"  BP4  ∂C/∂w^{l}_jk = a^{l - 1}_k · δ^{l}_j")
@@ -308,8 +308,6 @@ class _Explainer:
 
 
 def _grad_text(net: Network) -> str:
-    from ..costs import BinaryCrossEntropy, Quadratic
-
     if isinstance(net.cost, Quadratic):
         return "a_j − y_j" if net.cost.half else "2(a_j − y_j)"
     if isinstance(net.cost, BinaryCrossEntropy):

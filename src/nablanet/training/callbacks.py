@@ -94,7 +94,7 @@ class EarlyStopping(Callback):
         self.patience = _check_int(patience, "patience", 1)
         self.restore_best = bool(restore_best)
         self.stopped_epoch: int | None = None
-        self._best_params: list[np.ndarray] | None = None
+        self._best: np.ndarray | None = None  # a copy of net.flat at the best epoch
 
     @property
     def best(self) -> float | None:
@@ -111,7 +111,7 @@ class EarlyStopping(Callback):
             self._plateau.update(value, epoch)
         # Weights of an earlier best epoch are gone; the current ones are kept if they are the best.
         best_now = self.restore_best and self._plateau.best_epoch == run.epoch > 0
-        self._best_params = [p.copy() for p in run.net.params] if best_now else None
+        self._best = run.net.flat.copy() if best_now else None
         if self._plateau.wait >= self.patience:  # it had already run out of patience
             run.stop = True
             self.stopped_epoch = run.epoch
@@ -119,15 +119,14 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, run: Run) -> None:
         if self._plateau.update(self._plateau.latest(run), run.epoch):
             if self.restore_best:
-                self._best_params = [p.copy() for p in run.net.params]
+                self._best = run.net.flat.copy()
         elif self._plateau.wait >= self.patience:
             run.stop = True
             self.stopped_epoch = run.epoch
 
     def on_train_end(self, run: Run) -> None:
-        if self.restore_best and self._best_params is not None and self.best_epoch != run.epoch:
-            for p, best in zip(run.net.params, self._best_params, strict=True):
-                p[...] = best  # in place: the optimizer holds references to these arrays
+        if self.restore_best and self._best is not None and self.best_epoch != run.epoch:
+            run.net.flat[...] = self._best
 
 
 class HalveOnPlateau(Callback):

@@ -25,7 +25,9 @@ from typing import Any
 import numpy as np
 
 from .. import activations
-from ..backprop import backward, forward
+from ..backprop import backward
+from ..buffers import Workspace
+from ..network import forward
 from ..train import Callback, Run
 
 __all__ = ["Monitor", "PERCENTILES", "summary"]
@@ -129,18 +131,21 @@ class Monitor(Callback):
         """Measure every layer now, append to ``run.history.layers`` and warn."""
         net = run.net
         with np.errstate(all="ignore"):  # a diverging net is measured, not stopped, here
-            z, a = forward(net, self.x)
-            nabla_b, nabla_w = backward(net, z, a, self.y)
+            x, y = self.x.astype(net.dtype, copy=False), self.y.astype(net.dtype, copy=False)
+            ws = Workspace(net.sizes, x.shape[1], net.dtype)
+            z, a = forward(net, x, ws)
+            backward(net, z, a, y, None, ws)
+            nabla_b, nabla_w = ws.nabla_b, ws.nabla_w
             layers = []
             for l in range(1, net.L + 1):
-                W, act = net.W[l - 1], net.activations[l - 1]
+                W, act = net.W[l], net.activations[l]
                 layers.append(
                     {
                         "epoch": run.epoch,
                         "layer": l,
                         "activation": act.name,
-                        "grad_w_norm": _num(np.linalg.norm(nabla_w[l - 1])),
-                        "grad_b_norm": _num(np.linalg.norm(nabla_b[l - 1])),
+                        "grad_w_norm": _num(np.linalg.norm(nabla_w[l])),
+                        "grad_b_norm": _num(np.linalg.norm(nabla_b[l])),
                         "update_ratio": self._update_ratio(run, l),
                         "saturated": saturated_fraction(act, z[l], a[l]),
                         "dead": dead_fraction(act, z[l]),
@@ -156,8 +161,8 @@ class Monitor(Callback):
         """‖W^l − W^l at the epoch's start‖ / ‖W^l at the start‖; None before training."""
         if run.epoch == 0 or len(self._W_start) != run.net.L:
             return None
-        W0 = self._W_start[l - 1]
-        return _num(np.linalg.norm(run.net.W[l - 1] - W0) / np.linalg.norm(W0))
+        W0 = self._W_start[l - 1]  # a plain list of copies, W^1 first
+        return _num(np.linalg.norm(run.net.W[l] - W0) / np.linalg.norm(W0))
 
     def _warn(self, run: Run, layers: list[dict]) -> None:
         norms = [d["grad_w_norm"] for d in layers]

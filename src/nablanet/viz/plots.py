@@ -176,15 +176,15 @@ def _pick(items: list, layers: Any) -> list[int]:
 def weights(net: Network, layers: int | list[int] | None = None) -> Figure:
     """A histogram of the weights W^l of every layer (or of the given layers, 1-based)."""
     ls = _pick(net.W, layers)
-    titles = [f"$W^{{{l}}}$ ({net.W[l - 1].shape[0]}×{net.W[l - 1].shape[1]})" for l in ls]
-    return _histograms([net.W[l - 1] for l in ls], titles, "weight")
+    titles = [f"$W^{{{l}}}$ ({net.W[l].shape[0]}×{net.W[l].shape[1]})" for l in ls]
+    return _histograms([net.W[l] for l in ls], titles, "weight")
 
 
 def activations(net: Network, X: Any, layers: int | list[int] | None = None, limit: int = 1000) -> Figure:
     """A histogram of the activations a^l of every layer (or the given ones), on up to ``limit`` rows of X."""
     ls = _pick(net.W, layers)
     _, a = net.forward(net.check_inputs(X)[:limit])
-    titles = [f"$a^{{{l}}}$ ({net.activations[l - 1].name})" for l in ls]
+    titles = [f"$a^{{{l}}}$ ({net.activations[l].name})" for l in ls]
     return _histograms([a[l] for l in ls], titles, "activation")
 
 

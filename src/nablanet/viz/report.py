@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from . import plots
+from .._version import __version__
 from ..io.atomic import atomic_write
 from ..network import Network
 from ..train import History
+from . import plots
 
 __all__ = ["write_report", "render_report", "check_report_path", "history_from_dict", "SECTIONS"]
 
@@ -170,8 +171,6 @@ def render_report(
     nav = " ".join(f'<a href="#{sid}">{html.escape(title)}</a>' for sid, title in SECTIONS)
     name = ctx.config.get("name") or getattr(dataset, "name", None) or "training run"
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    from .._version import __version__
-
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>

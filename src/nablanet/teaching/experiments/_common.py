@@ -10,7 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from ... import datasets
 from ...network import as_rng
+from ...viz import plots
 
 DATASETS = ("auto", "fashion-mnist", "digits", "mnist")
 
@@ -31,8 +33,6 @@ def load_data(dataset: str = "auto", n_train: int | None = None, seed: int | Non
 
     Nothing is downloaded: ``"auto"`` falls back to digits rather than fetch a file.
     """
-    from ... import datasets
-
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
     if n_train is not None and (isinstance(n_train, bool) or not isinstance(n_train, (int, np.integer))):
@@ -82,16 +82,12 @@ def jsonable(obj: Any) -> Any:
 
 def figure(n_panels: int, ncols: int = 2, panel: tuple[float, float] = (5.0, 3.6)):
     """``nablanet.viz.plots.figure`` with the experiments' larger panels."""
-    from ...viz.plots import figure as make
-
-    return make(n_panels, ncols, panel)
+    return plots.figure(n_panels, ncols, panel)
 
 
 def save_png(fig, path: str | os.PathLike) -> Path:
     """Write the figure atomically (``nablanet.viz.plots.save``); PNG, or SVG for a .svg name."""
-    from ...viz.plots import save
-
-    return save(fig, path)
+    return plots.save(fig, path)
 
 
 def check_plot_path(path: str | os.PathLike) -> Path:

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...backprop import backprop, forward
-from ...network import Network
-from ...train import Callback, fit
+from ...backprop import backprop
+from ...network import Network, forward
+from ...train import Callback
+from ...training.fit import fit
 from ._common import figure, save_png
 
 __all__ = ["Curve", "CostsResult", "run", "plot", "summary"]
@@ -65,7 +66,7 @@ class _Record(Callback):
         nabla_b, _ = backprop(net, self.x, self.y)
         sp = net.activations[-1].prime(z[-1], a[-1])
         cost = net.cost.fn(a[-1], self.y)
-        self.rows.append((cost, a[-1].item(), sp.item(), nabla_b[0].item(), net.W[0].item(), net.b[0].item()))
+        self.rows.append((cost, a[-1].item(), sp.item(), nabla_b[1].item(), net.W[1].item(), net.b[1].item()))
 
     def on_epoch_end(self, run) -> None:
         self.measure(run.net)
@@ -91,12 +92,12 @@ def run(
     X, Y = np.array([[x]]), np.array([[y]])
     curves = {}
     for label, cost in COSTS.items():
-        net = Network([1, 1], activation=[], output="sigmoid", cost=cost, dtype="float64")
-        net.W[0][:] = w0
-        net.b[0][:] = b0
+        net = Network([1, 1], activation=[], output="sigmoid", cost=cost, dtype="float64", init="zeros")
+        net.W[1] = [[w0]]
+        net.b[1] = [b0]
         rec = _Record(X.T, Y.T)
         rec.measure(net)
-        fit(net, X, Y, epochs=epochs, batch_size=1, eta=eta, seed=seed, callbacks=[rec])
+        fit(net, X, Y, epochs=epochs, batch_size=1, eta=eta, seed=seed, callbacks=[rec], preset="nielsen")
         cols = [list(c) for c in zip(*rec.rows)]
         curves[label] = Curve(net.cost.name, *cols)
     return CostsResult(w0, b0, x, y, eta, epochs, curves)

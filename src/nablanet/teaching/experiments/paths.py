@@ -22,7 +22,7 @@ import numpy as np
 
 from ...activations import Softmax
 from ...backprop import backprop
-from ...network import Network, as_rng
+from ...network import Network, as_rng, forward
 from ._common import figure, save_png
 
 __all__ = ["Path", "PathsResult", "run", "plot", "summary"]
@@ -54,19 +54,9 @@ class PathsResult:
     n_paths_total: int  # paths enumerated over every weight
 
 
-def _feedforward(net: Network, x: np.ndarray) -> tuple[list, list]:
-    """z^l and a^l for one example, recomputed here in float64 from (25) and (23)."""
-    a: list = [np.asarray(x, dtype=np.float64)]
-    z: list = [None]
-    for W, b, act in zip(net.W, net.b, net.activations):
-        z.append(W.astype(np.float64) @ a[-1] + b.astype(np.float64))
-        a.append(act.fn(z[-1]))
-    return z, a
-
-
 def paths_of(net: Network, z: list, a: list, dC_da: np.ndarray, l: int, j: int, k: int) -> list[Path]:
     """Every path from w^l_jk (0-based j, k here) to the cost, with its factors."""
-    L, W, acts = net.L, [None, *net.W], [None, *net.activations]
+    L, W, acts = net.L, net.W, net.activations
     prime = [None] + [acts[m].prime(z[m], a[m]) for m in range(1, L + 1)]
     out = []
     for tail in itertools.product(*(range(n) for n in net.sizes[l + 1 :])):
@@ -93,7 +83,7 @@ def run(
 
     ``weight`` = (l, j, k) picks w^l_jk (1-based) whose paths are listed.
     """
-    net = Network(list(sizes), activation=activation, cost=cost, dtype="float64", seed=seed)
+    net = Network(list(sizes), activation=activation, cost=cost, dtype="float64", seed=seed, preset="nielsen")
     if isinstance(net.activations[-1], Softmax):
         raise ValueError("paths needs an elementwise output activation (softmax couples every output)")
     l, j, k = weight
@@ -102,12 +92,13 @@ def run(
             f"weight {weight} does not exist in a {net.sizes} network; w^l_jk needs 1 ≤ l ≤ {net.L}"
         )
     n_paths = int(np.prod(net.sizes[l + 1 :]))
-    if sum(np.prod(net.sizes[m + 1 :]) * net.W[m - 1].size for m in range(1, net.L + 1)) > 100_000:
+    if sum(np.prod(net.sizes[m + 1 :]) * net.W[m].size for m in range(1, net.L + 1)) > 100_000:
         raise ValueError(f"a {net.sizes} network has too many paths to list; use a tiny one")
     rng = as_rng(seed)
     x = rng.uniform(0, 1, net.sizes[0])
     y = rng.uniform(0, 1, net.sizes[-1])
-    z, a = _feedforward(net, x)
+    z, a = forward(net, x[:, None])  # one example, in float64
+    z, a = [None, *(v[:, 0] for v in z[1:])], [v[:, 0] for v in a]
     dC_da = net.cost.grad_a(a[-1][:, None], y[:, None])[:, 0]
     _, nabla_w = backprop(net, x[:, None], y[:, None])
 
@@ -116,10 +107,10 @@ def run(
         for jj, kk in itertools.product(range(net.sizes[m]), range(net.sizes[m - 1])):
             ps = paths_of(net, z, a, dC_da, m, jj, kk)
             total += len(ps)
-            worst = max(worst, abs(sum(p.product for p in ps) - float(nabla_w[m - 1][jj, kk])))
+            worst = max(worst, abs(sum(p.product for p in ps) - float(nabla_w[m][jj, kk])))
     chosen = paths_of(net, z, a, dC_da, l, j - 1, k - 1)
     path_sum = float(sum(p.product for p in chosen))
-    bp = float(nabla_w[l - 1][j - 1, k - 1])
+    bp = float(nabla_w[l][j - 1, k - 1])
     assert len(chosen) == n_paths
     return PathsResult(
         sizes=net.sizes,

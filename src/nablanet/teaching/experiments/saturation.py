@@ -25,10 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...activations import ReLU, Sigmoid
-from ...backprop import forward
-from ...network import Network, as_rng
+from ...network import Network, as_rng, forward
+from ...train import Callback
+from ...training.fit import fit
 from ..trace import errors
-from ...train import Callback, fit
 from ._common import figure, load_data, save_png, sizes_for
 
 __all__ = ["LayerStats", "Snapshot", "Training", "SaturationResult", "run", "plot", "summary"]
@@ -165,6 +165,7 @@ def run(
             eta=eta[act],
             seed=seed,
             callbacks=[rec],
+            preset="nielsen",
         )
         runs[act] = Training(act, init, eta[act], net.sizes, rec.snapshots)
     return SaturationResult(

@@ -22,9 +22,9 @@ from __future__ import annotations
 import timeit
 from dataclasses import dataclass
 
-from ...backprop import backprop, forward
+from ...backprop import backprop
+from ...network import Network, forward
 from ..gradcheck import gradcheck
-from ...network import Network
 from ._common import figure, load_data, save_png, sizes_for
 
 __all__ = ["SpeedResult", "run", "plot", "summary"]
@@ -76,7 +76,7 @@ def run(
     data = load_data(dataset, batch_size, seed)
     if data.X.shape[0] < batch_size:
         raise ValueError(f"batch_size {batch_size} is larger than the {data.X.shape[0]} examples available")
-    net = Network(sizes_for(list(hidden), data), dtype=dtype, seed=seed)
+    net = Network(sizes_for(list(hidden), data), dtype=dtype, seed=seed, preset="nielsen")
     X, y = data.X, data.y
     x = net.check_inputs(X).T
     Y = net.check_targets(y, X.shape[0]).T

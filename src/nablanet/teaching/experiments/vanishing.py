@@ -22,7 +22,8 @@ import numpy as np
 from ...backprop import backprop
 from ...initializers import he
 from ...network import Network, as_rng
-from ...train import Callback, fit
+from ...train import Callback
+from ...training.fit import fit
 from ._common import Data, figure, load_data, save_png, sizes_for
 
 __all__ = ["Series", "VanishingResult", "run", "plot", "summary", "DEPTHS"]
@@ -60,7 +61,7 @@ class VanishingResult:
 
 def _norms(net: Network, x: np.ndarray, y: np.ndarray) -> list[float]:
     nabla_b, _ = backprop(net, x, y)
-    return [float(np.linalg.norm(nb)) for nb in nabla_b[:-1]]  # hidden layers only
+    return [float(np.linalg.norm(nabla_b[l])) for l in range(1, net.L)]  # hidden layers only
 
 
 class _Probe(Callback):
@@ -76,9 +77,17 @@ def _train(label, net, data, probe, epochs, eta, batch_size, seed) -> Series:
     rec = _Probe(*probe)
     rec.norms.append(_norms(net, *probe))
     history = fit(
-        net, data.X, data.y, epochs=epochs, batch_size=batch_size, eta=eta, seed=seed, callbacks=[rec]
+        net,
+        data.X,
+        data.y,
+        epochs=epochs,
+        batch_size=batch_size,
+        eta=eta,
+        seed=seed,
+        callbacks=[rec],
+        preset="nielsen",
     )
-    return Series(label, net.sizes, net.activations[0].name, net.init, rec.norms, history.cost)
+    return Series(label, net.sizes, net.activations[1].name, net.init, rec.norms, history.cost)
 
 
 def _large(n_out: int, n_in: int, rng: np.random.Generator):
@@ -142,6 +151,7 @@ def _net(data: Data, hidden, act, init, dtype, seed) -> Network:
         init=init,
         dtype=dtype,
         seed=seed,
+        preset="nielsen",
     )
 
 

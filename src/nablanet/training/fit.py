@@ -1,0 +1,187 @@
+"""``fit``: check every argument, build the run and its callbacks, and train.
+
+Everything is validated before anything changes: the data, the numbers, the
+checkpoint's folder and, when resuming, the whole checkpoint. Only then are the
+caller's network and optimizer touched.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import defaults
+from ..network import Network, as_rng
+from ..optimizers import SGD, Momentum, Optimizer
+from ..train import Callback, History, Run, train
+from .checkpoint import Checkpoint, load_run
+from .monitor import Monitor
+
+__all__ = ["fit", "check_count", "check_lmbda", "check_sample_weight"]
+
+
+def fit(
+    net: Network,
+    X: Any,
+    y: Any,
+    *,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    eta: float | None = None,
+    optimizer: Optimizer | None = None,
+    lmbda: float = 0.0,
+    validation_data: tuple[Any, Any] | None = None,
+    seed: int | np.random.Generator | None = None,
+    callbacks: Sequence[Callback] = (),
+    sample_weight: Any = None,
+    monitor: bool = False,
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_every: int | None = None,
+    resume: str | os.PathLike | None = None,
+    preset: str = "default",
+) -> History:
+    """Train ``net`` by mini-batch stochastic gradient descent.
+
+    Parameters
+    ----------
+    net : Network
+    X : array, shape (n, n_0)
+        Training inputs, one row per example.
+    y : array, shape (n,) or (n, n_L)
+        Integer class labels, or target vectors.
+    epochs, batch_size : int, optional
+        From the preset when left out (30 and 32 by default).
+    eta : float, optional
+        Learning rate η of the preset's optimizer: SGD with momentum 0.9 and
+        η = 0.05 by default, plain SGD with η = 3 for ``preset="nielsen"``.
+    optimizer : Optimizer, optional
+        Replaces the preset's; its own η is used (passing ``eta`` too is an error).
+    lmbda : float
+        L2 regularisation λ: the cost gains (λ/2n) Σ w² over all weights.
+    validation_data : (X_val, y_val), optional
+        Evaluated after every epoch.
+    seed : int or numpy.random.Generator, optional
+        Source of the per-epoch shuffles.
+    callbacks : sequence of Callback
+    sample_weight : array, shape (n,), optional
+        Non-negative weight of each training example in the cost.
+    monitor : bool
+        Record per-layer health each epoch in ``History.layers`` (``nablanet.training.monitor``).
+    checkpoint : path, optional
+        Write a checkpoint there every ``checkpoint_every`` mini-batches (default:
+        at the end of every epoch), and on interruption.
+    resume : path, optional
+        Continue the run saved in this checkpoint: weights, optimizer state, epoch,
+        position within the epoch and RNG state. The run's own optimizer (η
+        included), batch size, λ and shuffles are used (passing ``optimizer`` too
+        is an error); ``epochs`` may extend it.
+    preset : str
+        ``"default"`` or ``"nielsen"``: where the arguments left out come from.
+
+    Returns
+    -------
+    History
+    """
+    chosen = defaults.preset(preset)
+    epochs = check_count(chosen["epochs"] if epochs is None else epochs, "epochs", minimum=0)
+    batch_size = check_count(chosen["batch_size"] if batch_size is None else batch_size, "batch_size")
+    lmbda = check_lmbda(lmbda)
+    if checkpoint_every is not None:
+        check_count(checkpoint_every, "checkpoint_every")
+    if not isinstance(net, Network):
+        raise TypeError(f"fit trains a nablanet Network, got {type(net).__name__}")
+    X = net.check_inputs(X)
+    Y = net.check_targets(y, X.shape[0])
+    validation = _check_validation(net, validation_data)
+    weight = check_sample_weight(sample_weight, X.shape[0])
+    if optimizer is not None and eta is not None:
+        raise ValueError("pass eta or an optimizer, not both: the optimizer has its own eta")
+    if optimizer is not None and not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer must be a nablanet Optimizer, got {type(optimizer).__name__}")
+    callbacks = list(callbacks)
+    if not all(isinstance(cb, Callback) for cb in callbacks):
+        raise TypeError("every callback must be a nablanet.Callback")
+    # Made now, so that a bad folder or interval fails before training; it goes last,
+    # so that what it saves includes every other callback's record of the epoch.
+    saver = None if checkpoint is None else Checkpoint(checkpoint, every=checkpoint_every)
+    if resume is not None:
+        if optimizer is not None:
+            raise ValueError("resume continues the checkpoint's own optimizer; do not pass optimizer too")
+        run = load_run(resume, net)  # validates the whole checkpoint, then restores the weights
+        run.epochs = epochs
+    else:
+        if optimizer is None:
+            optimizer = _preset_optimizer(chosen, eta)
+        run = Run(net, optimizer, as_rng(seed), epochs, batch_size, lmbda)
+    run.checkpoint_every = checkpoint_every if checkpoint_every is not None else run.checkpoint_every
+    run.sample_weight = None if weight is None else weight.astype(net.dtype)
+    if monitor:
+        callbacks.append(Monitor(X, Y))
+    if saver is not None:
+        callbacks.append(saver)
+    return train(run, X, Y, validation, callbacks)
+
+
+def _preset_optimizer(chosen, eta: float | None) -> Optimizer:
+    eta = chosen["eta"] if eta is None else eta
+    if chosen["optimizer"] == "momentum":
+        return Momentum(eta, chosen["mu"])
+    return SGD(eta)
+
+
+def _check_validation(net: Network, validation_data) -> tuple[np.ndarray, np.ndarray] | None:
+    if validation_data is None:
+        return None
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        raise ValueError("validation_data must be a pair (X_val, y_val)")
+    X_val = net.check_inputs(validation_data[0], "X_val")
+    return X_val, net.check_targets(validation_data[1], X_val.shape[0], "y_val")
+
+
+def check_count(value: Any, name: str, minimum: int = 1) -> int:
+    """An integer ≥ ``minimum`` (not a bool, not a float), or a clear error."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer ≥ {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_lmbda(lmbda: Any) -> float:
+    """λ as a finite float ≥ 0, or a clear error."""
+    if isinstance(lmbda, bool) or not isinstance(lmbda, (int, float, np.integer, np.floating)):
+        raise TypeError(f"lmbda must be a number, got {type(lmbda).__name__} {lmbda!r}")
+    if not (math.isfinite(lmbda) and lmbda >= 0):
+        raise ValueError(f"lmbda must be a finite number ≥ 0, got {lmbda!r}")
+    return float(lmbda)
+
+
+def check_sample_weight(sample_weight: Any, n: int) -> np.ndarray | None:
+    """Weights scaled so that they average 1: the mean-cost gradient stays unbiased.
+
+    They are divided by their maximum first, so that weights near the float64
+    limit do not overflow the sum, and weights near its smallest do not vanish.
+    """
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight)
+    if not (np.issubdtype(w.dtype, np.number) or w.dtype == bool) or np.iscomplexobj(w):
+        raise TypeError(f"sample_weight must be real numbers, got dtype {w.dtype}")
+    w = w.astype(np.float64)
+    if w.shape != (n,):
+        raise ValueError(f"sample_weight has shape {w.shape}; expected ({n},), one weight per example")
+    if not np.isfinite(w).all():
+        i = int(np.flatnonzero(~np.isfinite(w))[0])
+        raise ValueError(f"sample_weight[{i}] is {w[i]}: weights must be finite")
+    if (w < 0).any():
+        i = int(np.flatnonzero(w < 0)[0])
+        raise ValueError(f"sample_weight[{i}] is {w[i]}: weights must be non-negative")
+    top = w.max()
+    if top == 0:
+        raise ValueError("every sample_weight is 0: no example would count")
+    w = w / top
+    return w * (n / w.sum())
