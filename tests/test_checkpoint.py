@@ -1,5 +1,6 @@
 """Checkpoints: exact resume (bit for bit), fallback to the previous file, Ctrl-C."""
 
+import errno
 import json
 import os
 import shutil
@@ -593,3 +594,27 @@ def test_a_bad_run_state_leaves_the_callers_network_alone(tmp_path):
     with pytest.raises(ModelFileError, match="lmbda must be a finite number ≥ 0"):
         nablanet.fit(net, X, Y, resume=ckpt, **RUN)
     assert all(np.array_equal(p, q) for p, q in zip(net.params, before))
+
+
+def test_fit_refuses_a_bad_checkpoint_argument_before_it_changes_the_network(tmp_path):
+    ckpt = tmp_path / "run.npz"
+    nablanet.fit(make_net(), X, Y, checkpoint=ckpt, **RUN)
+    net = make_net()
+    before = [p.copy() for p in net.params]
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        nablanet.fit(net, X, Y, resume=ckpt, checkpoint=tmp_path / "no" / "c.npz", **RUN)
+    with pytest.raises(ValueError, match="checkpoint_every|mini-batches"):
+        nablanet.fit(net, X, Y, resume=ckpt, checkpoint=ckpt, checkpoint_every=0, **RUN)
+    assert all(np.array_equal(p, q) for p, q in zip(net.params, before))
+
+
+def test_without_hard_links_prev_is_a_copy(tmp_path, monkeypatch):
+    def no_links(src, dst, *args, **kwargs):
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)  # as on FAT or some network filesystems
+    ckpt = Checkpoint(tmp_path / "run.npz")
+    for batch in (1, 2, 3):
+        ckpt.save(a_run(batch))
+    assert sorted(os.listdir(tmp_path)) == ["run.npz", "run.npz.prev"]
+    assert sequence(tmp_path / "run.npz") == 3 and sequence(previous_path(tmp_path / "run.npz")) == 2

@@ -20,6 +20,7 @@ import hashlib
 import os
 import re
 import secrets
+import shutil
 import socket
 import stat
 from collections.abc import Iterator
@@ -139,16 +140,38 @@ def keep_as(source: Path, name: Path) -> None:
     """Make ``name`` a second name of the file ``source`` (a hard link), replacing ``name``.
 
     The link is made under a temp name and renamed over ``name``: ``source`` is
-    untouched throughout, and ``name`` holds its old file or the new link.
+    untouched throughout, and ``name`` holds its old file or the new link. Where
+    the filesystem has no hard links, ``name`` gets a copy, made the same way.
     """
     if name.exists() and os.path.samefile(source, name):
         return  # already (a rename between two links of one file would do nothing)
     link = temp_path(source)
-    os.link(source, link)
+    try:
+        os.link(source, link)
+    except OSError as e:
+        if e.errno not in _NO_LINKS:
+            raise
+        _copy(source, link)
     try:
         publish(link, name)
     except BaseException:
         _unlink(link)
+        raise
+
+
+_NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS, errno.EXDEV}
+
+
+def _copy(source: Path, tmp: Path) -> None:
+    """``source``'s bytes and mode in the new file ``tmp``, on disk."""
+    fd = _create(tmp, source)
+    try:
+        with os.fdopen(fd, "wb") as out, open(source, "rb") as f:
+            shutil.copyfileobj(f, out)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        _unlink(tmp)
         raise
 
 
