@@ -36,6 +36,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .. import optimizers
+from .._version import __version__
 from ..errors import ModelFileError
 from ..io.atomic import fit_name, keep_as, publish, remove_stale_temps, resolve_target, stale_temps
 from ..io.container import FORMAT, FORMAT_VERSION, read_container, write_container
@@ -229,8 +230,6 @@ def _plain(state):
 
 
 def _checkpoint_contents(run: Run, config: dict, sequence: int) -> tuple[dict, dict[str, np.ndarray]]:
-    from .._version import __version__
-
     opt_state = run.optimizer.state_dict()
     slots = {k: v for k, v in opt_state.items() if isinstance(v, list)}
     scalars = {k: v for k, v in opt_state.items() if k not in slots}
