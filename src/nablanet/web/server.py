@@ -137,6 +137,7 @@ class Connection:
 
     async def run(self) -> None:
         await self.send_json({"type": "hello", "config": self.session.config})
+        self.wake.set()  # the first frame
         producer = asyncio.create_task(self.produce())
         try:
             while True:

@@ -14,14 +14,16 @@ and sigmoid units map [0, 1] → [0, 255]; tanh maps [−1, 1]; the unbounded on
 (ReLU, leaky ReLU, identity, and the input features) are scaled by their own
 largest |a| on the grid so that q = 127.5 is always 0.
 
-Regularisation: L2 is nablanet's own (``train_step``'s λ/n term). nablanet's core
-has no L1 term, so the session adds it after each step, from the weights before
-the step: w → w − η (λ/n) sgn(w), which is plain SGD on C₀ + (λ/n) Σ|w|.
+Regularisation: L2 is nablanet's own (``train_step``'s λ/n term), and so is L1
+where the core has it (``train_step(..., l1_n=λ/n)``: C = C₀ + (λ/n) Σ|w|). With a
+core that lacks it, the session adds the same term after each step, from the
+weights before the step: w → w − η (λ/n) sgn(w), plain SGD on the same cost.
 """
 
 from __future__ import annotations
 
 import base64
+import inspect
 import json
 import struct
 import tempfile
@@ -40,8 +42,9 @@ from ..train import train_step
 from . import data
 from .protocol import DATA_FIELDS, DEFAULT_CONFIG, NETWORK_FIELDS, ProtocolError, merge_config
 
-__all__ = ["Session", "decode_frame", "TRAIN_BUDGET_S"]
+__all__ = ["Session", "decode_frame", "TRAIN_BUDGET_S", "CORE_L1"]
 
+CORE_L1 = "l1_n" in inspect.signature(train_step).parameters  # does nablanet's step have L1?
 TRAIN_BUDGET_S = 0.005  # training per frame: one epoch, or this long, whichever ends first
 _BOUNDED = {"sigmoid": (255.0, 0.0), "tanh": (127.5, 127.5)}  # q = a·scale + shift
 
@@ -176,14 +179,17 @@ class Session:
         x, y = self.x_train[:, idx], self.y_train[:, idx]
         ws = self._workspaces.get(idx.size)
         if ws is None:
-            ws = self._workspaces[idx.size] = Workspace(self.net, idx.size)
-        l1 = c["regularization"] == "l1" and c["lmbda"] > 0
-        signs = [np.sign(W) for W in self.net.W] if l1 else None
+            ws = self._workspaces[idx.size] = Workspace(self.net.sizes, idx.size, self.net.dtype)
+        l1_n = c["lmbda"] / n if c["regularization"] == "l1" else 0.0
         lmbda_n = c["lmbda"] / n if c["regularization"] == "l2" else 0.0
-        cost = train_step(self.net, self.optimizer, x, y, lmbda_n, None, ws)
-        if l1:  # the term nablanet's core lacks: ∂/∂w of (λ/n) Σ|w| is (λ/n) sgn(w)
-            for W, s in zip(self.net.W, signs):
-                W -= (c["eta"] * c["lmbda"] / n) * s
+        if CORE_L1:
+            cost = train_step(self.net, self.optimizer, x, y, lmbda_n, None, ws, l1_n=l1_n)
+        else:
+            signs = [np.sign(W) for W in self.net.W] if l1_n else None
+            cost = train_step(self.net, self.optimizer, x, y, lmbda_n, None, ws)
+            if l1_n:  # ∂/∂w of (λ/n) Σ|w| is (λ/n) sgn(w), at the weights before the step
+                for W, s in zip(self.net.W, signs):
+                    W -= (c["eta"] * l1_n) * s
         self.steps += 1
         self.pos += idx.size
         if self.pos >= n:
@@ -365,7 +371,8 @@ class Session:
         else:
             load = f"P, labels = data.make({c['dataset']!r}, {c['points']}, {c['noise']!r}, rng)\n"
         lmbda = c["lmbda"] if c["regularization"] == "l2" else 0.0
-        l1 = c["regularization"] == "l1" and c["lmbda"] > 0
+        l1 = c["regularization"] == "l1" and c["lmbda"] > 0 and not CORE_L1
+        l1_arg = f" l1={c['lmbda']!r}," if c["regularization"] == "l1" and CORE_L1 else ""
         l1_class = (
             f"\n\nclass L1(nn.Callback):\n"
             f'    """w → w − η(λ/n) sgn(w) after each mini-batch: L1, which nablanet.fit lacks."""\n\n'
@@ -396,9 +403,10 @@ class Session:
             f"    seed={c['seed']},\n"
             ")\n"
             '# To continue from the playground\'s weights instead: net = nn.load("nablanet-playground.npz")\n'
-            "history = net.fit(\n"
-            "    X_train, y_train, epochs=100,\n"
-            f"    batch_size={c['batch_size']}, eta={c['eta']!r}, lmbda={lmbda!r},\n"
+            "history = nn.fit(\n"
+            "    net,"
+            f" X_train, y_train, epochs={max(100, self.epoch)},\n"
+            f"    batch_size={c['batch_size']}, eta={c['eta']!r}, lmbda={lmbda!r},{l1_arg}\n"
             f"    validation_data=(X_test, y_test), seed={c['seed'] + 1},"
             f"{' callbacks=[L1()],' if l1 else ''}\n"
             ")\n"
