@@ -138,13 +138,24 @@ def scale(
     X = data.X_train
     if how == "auto":
         how = _choose(X, lo, hi, data.image_shape is not None)
-    shift, span, data.scaling = _statistics(X, how, lo, hi)
+    # Overflow is checked once below, for all the steps, rather than warned about in each.
+    with np.errstate(over="ignore", invalid="ignore"):
+        shift, span, data.scaling = _statistics(X, how, lo, hi)
+        X_train, X_test = apply_scaling(data.X_train, shift, span), apply_scaling(data.X_test, shift, span)
+    if not (np.isfinite(shift).all() and np.isfinite(span).all() and _finite(X_train) and _finite(X_test)):
+        raise DatasetError(
+            f"{data.name}: values up to {float(np.abs(X).max()):.3g} are too large to scale "
+            f"({data.scaling}) into float32"
+        )
+    data.X_train, data.X_test = X_train, X_test
     # Compose with any scaling already applied (a pickled MNIST arrives in [0, 1]).
-    data.X_train = apply_scaling(data.X_train, shift, span)
-    data.X_test = apply_scaling(data.X_test, shift, span)
     data.input_shift = data.input_shift + data.input_scale * shift
     data.input_scale = data.input_scale * span
     return data
+
+
+def _finite(X: np.ndarray) -> bool:
+    return all(np.isfinite(B).all() for B in _blocks(X))
 
 
 def _choose(X: np.ndarray, lo: float | None, hi: float | None, image: bool) -> str:

@@ -218,12 +218,13 @@ def read_npy(
 def _npy_header(f, info, path: Path, allowed: set[str], error):
     fmt = np.lib.format
     version = fmt.read_magic(f)
-    if version == (1, 0):
-        shape, fortran, dtype = fmt.read_array_header_1_0(f, max_header_size=4096)
-    elif version == (2, 0):
-        shape, fortran, dtype = fmt.read_array_header_2_0(f, max_header_size=4096)
-    else:
+    readers = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}
+    if version not in readers:
         raise error(f"{path}: {info.filename} uses .npy version {version}, expected 1.0 or 2.0")
+    try:
+        shape, fortran, dtype = readers[version](f, max_header_size=4096)
+    except Exception as e:  # NumPy's parser of a hostile 4 KB header: tokenize, ast, dtype errors
+        raise error(f"{path}: {info.filename} has a damaged .npy header ({type(e).__name__}: {e})") from None
     if dtype.hasobject or dtype.str[1:] not in allowed:
         raise error(f"{path}: {info.filename} has dtype {dtype}, which is not allowed here")
     if not all(type(n) is int and n >= 0 for n in shape):
