@@ -15,6 +15,8 @@ a checkpoint cannot give back is the weights of a best epoch before it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ..train import Callback, Run
@@ -26,23 +28,55 @@ _MONITORS = {"val_cost": False, "val_accuracy": True, "cost": False}
 
 
 class _Plateau:
-    """Tracks the best value of one History entry and the epochs since it improved."""
+    """Tracks the best value of one measurement and the epochs since it improved.
 
-    def __init__(self, monitor: str, min_delta: float):
-        if monitor not in _MONITORS:
+    ``monitor`` names a History entry, or is a function of the Run (then
+    ``larger_is_better`` must say which way is better). ``compare_with`` picks
+    the rule for "improved":
+
+    - ``"last_improvement"`` (Keras's rule, the default): better than the value
+      of the last improvement by more than ``min_delta``; ``best`` is that value.
+    - ``"best"`` (scikit-learn's MLP rule for ``tol`` and ``n_iter_no_change``):
+      better than the best value seen by at least ``min_delta``; ``best`` is the
+      best value seen, by whatever margin.
+
+    ``baseline``, if given, is the best value to start from (an earlier run's).
+    """
+
+    def __init__(
+        self,
+        monitor: str | Callable[[Run], float],
+        min_delta: float,
+        larger_is_better: bool | None = None,
+        compare_with: str = "last_improvement",
+        baseline: float | None = None,
+    ):
+        if callable(monitor):
+            if not isinstance(larger_is_better, bool):
+                raise ValueError("a monitor function needs larger_is_better=True or False")
+        elif monitor not in _MONITORS:
             raise ValueError(f"cannot monitor {monitor!r}; choose one of {', '.join(_MONITORS)}")
+        elif larger_is_better is None:
+            larger_is_better = _MONITORS[monitor]
         if not np.isfinite(min_delta) or min_delta < 0:
             raise ValueError(f"min_delta must be a finite number ≥ 0, got {min_delta}")
+        if compare_with not in ("last_improvement", "best"):
+            raise ValueError(f"compare_with must be 'last_improvement' or 'best', got {compare_with!r}")
         self.monitor = monitor
         self.min_delta = float(min_delta)
+        self._sign = -1.0 if larger_is_better else 1.0  # compare as "smaller is better"
+        self.compare_with = compare_with
+        self.baseline = None if baseline is None else float(baseline)
         self.reset()
 
     def reset(self) -> None:
-        self.best: float | None = None
+        self.best: float | None = self.baseline
         self.best_epoch = 0  # epochs completed when the best value was seen
         self.wait = 0  # epochs since the last improvement
 
     def latest(self, run: Run) -> float:
+        if callable(self.monitor):
+            return float(self.monitor(run))
         value = getattr(run.history, self.monitor)[-1]
         if value is None:
             raise ValueError(f"{self.monitor} was not recorded: pass validation_data to fit to monitor it")
@@ -50,17 +84,25 @@ class _Plateau:
 
     def recorded(self, run: Run) -> list[tuple[int, float]]:
         """(epoch, value) already in the history: a resumed run's past, replayed by the callbacks."""
+        if callable(self.monitor):  # a function of the run has no recorded past
+            return []
         values = getattr(run.history, self.monitor)[: run.epoch]
         return [(e, v) for e, v in enumerate(values, start=1) if v is not None]
 
     def update(self, value: float, epoch: int) -> bool:
-        """True when ``value`` improved on the best by more than min_delta."""
-        sign = -1.0 if _MONITORS[self.monitor] else 1.0  # compare as "smaller is better"
-        if self.best is None or sign * value < sign * self.best - self.min_delta:
-            self.best, self.best_epoch, self.wait = float(value), epoch, 0
-            return True
-        self.wait += 1
-        return False
+        """True when ``value`` improved on the best by more than (or, with "best", at least) min_delta."""
+        v = self._sign * value
+        if self.best is None:
+            improved = new_best = True
+        elif self.compare_with == "best":
+            ref = self._sign * self.best
+            improved, new_best = v <= ref - self.min_delta, v < ref
+        else:
+            improved = new_best = v < self._sign * self.best - self.min_delta
+        if new_best:
+            self.best, self.best_epoch = float(value), epoch
+        self.wait = 0 if improved else self.wait + 1
+        return improved
 
 
 def _check_int(value, name: str, minimum: int) -> int:
@@ -76,6 +118,9 @@ class EarlyStopping(Callback):
     (larger is better), both recorded by ``fit`` when it has validation data.
     With ``restore_best`` the weights of the best epoch are put back at the end
     of training, in place, whether training stopped early or ran out of epochs.
+    ``monitor`` may also be a function of the Run, with ``larger_is_better``;
+    ``compare_with`` and ``baseline`` are those of the plateau rule (``_Plateau``):
+    the estimators use them for MLPClassifier's ``tol`` and ``n_iter_no_change``.
 
     Attributes
     ----------
@@ -85,12 +130,16 @@ class EarlyStopping(Callback):
 
     def __init__(
         self,
-        monitor: str = "val_cost",
+        monitor: str | Callable[[Run], float] = "val_cost",
         patience: int = 10,
         min_delta: float = 0.0,
         restore_best: bool = True,
+        *,
+        larger_is_better: bool | None = None,
+        compare_with: str = "last_improvement",
+        baseline: float | None = None,
     ):
-        self._plateau = _Plateau(monitor, min_delta)
+        self._plateau = _Plateau(monitor, min_delta, larger_is_better, compare_with, baseline)
         self.patience = _check_int(patience, "patience", 1)
         self.restore_best = bool(restore_best)
         self.stopped_epoch: int | None = None
@@ -117,10 +166,10 @@ class EarlyStopping(Callback):
             self.stopped_epoch = run.epoch
 
     def on_epoch_end(self, run: Run) -> None:
-        if self._plateau.update(self._plateau.latest(run), run.epoch):
-            if self.restore_best:
-                self._best = run.net.flat.copy()
-        elif self._plateau.wait >= self.patience:
+        improved = self._plateau.update(self._plateau.latest(run), run.epoch)
+        if self.restore_best and self._plateau.best_epoch == run.epoch:  # a new best
+            self._best = run.net.flat.copy()
+        if not improved and self._plateau.wait >= self.patience:
             run.stop = True
             self.stopped_epoch = run.epoch
 
