@@ -75,6 +75,7 @@ def backward(
     ws: Workspace,
     m: int | None = None,
     layer_done: Callable[[int], None] | None = None,
+    keep: list | None = None,
 ) -> np.ndarray:
     """The four equations, run backward from the output error, into ``ws.nabla``.
 
@@ -83,7 +84,10 @@ def backward(
     of columns; data-parallel training passes the global batch size, so that the
     processes' gradients add up to the gradient of the whole batch.
     ``layer_done(l)``, if given, is called as soon as ∂C/∂b^l and ∂C/∂W^l are final.
+    ``keep`` are the dropout masks the forward pass used (see ``network.forward``):
+    layer l fed a^l ⊙ r^l forward, so BP4 takes that product and BP2 gains ⊙ r^l.
     """
+    inputs = a if keep is None else [a[l] if r is None else ws.kept[l] for l, r in enumerate(keep)]
     W, act = [None, *net.W], [None, *net.activations]
     L = len(W) - 1
     delta, nabla_b, nabla_w, scale = ws.delta, ws.nabla_b, ws.nabla_w, ws.scale
@@ -93,12 +97,14 @@ def backward(
     np.multiply(net.cost.delta(z[L], a[L], y, act[L]), scale, out=delta[L])  # BP1, with w_x/m
     for l in range(L, 0, -1):
         dot(delta[l], ws.ones, out=nabla_b[l])  # BP3
-        dot(delta[l], a[l - 1].T, out=nabla_w[l])  # BP4
+        dot(delta[l], inputs[l - 1].T, out=nabla_w[l])  # BP4
         if layer_done is not None:
             layer_done(l)
         if l > 1:  # no δ is needed for the input layer
             g = dot(W[l].T, delta[l], out=delta[l - 1])
             act[l - 1].backward(z[l - 1], a[l - 1], g, out=delta[l - 1])  # BP2
+            if keep is not None and keep[l - 1] is not None:
+                delta[l - 1] *= keep[l - 1]  # dropout: a unit that was off passes no error back
     return ws.nabla
 
 

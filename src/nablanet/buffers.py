@@ -36,7 +36,8 @@ class Workspace:
     (set by ``forward``), ``z[0]`` and ``delta[0]`` are None. ``nabla_w[l]`` and
     ``nabla_b[l]`` are shaped like W^l and b^l, views of the flat ``nabla``:
     [∂C/∂W^1, ..., ∂C/∂W^L, ∂C/∂b^1, ..., ∂C/∂b^L]. With ``backward=False``
-    only z and a are made (for feedforward alone).
+    only z and a are made (for feedforward alone). ``kept[l]`` holds a^l ⊙ r^l
+    for a layer trained with dropout (r^l its mask).
     """
 
     def __init__(self, sizes: list[int], m: int, dtype, backward: bool = True):
@@ -53,4 +54,6 @@ class Workspace:
         self.nabla_w: list = [None, *parts[: len(n)]]
         self.nabla_b: list = [None, *parts[len(n) :]]
         self.ones = np.ones(m, dtype)  # Σ over a batch's columns as a product: δ 1
+        # a^l ⊙ r^l, what a layer with dropout passes on (made when a mask is first used)
+        self.kept: list = [None] * len(sizes)
         self.scale = np.empty((), dtype)  # 1/m as a 0-d array: a Python float costs a conversion per use

@@ -125,20 +125,32 @@ def _check_sizes(sizes: Sequence[int]) -> list[int]:
     return [int(n) for n in sizes]
 
 
-def forward(net: Network, x: np.ndarray, ws: Workspace | None = None) -> tuple[list, list[np.ndarray]]:
+def forward(
+    net: Network, x: np.ndarray, ws: Workspace | None = None, keep: list | None = None
+) -> tuple[list, list[np.ndarray]]:
     """Feedforward a batch x (columns = examples): z^l and a^l for l = 0..L.
 
     z[0] is None, because the input layer has no weighted input; a[0] = x. The
     arrays are the Workspace's (a new one without it), overwritten by the next call.
+    ``keep[l]``, if given and not None, is layer l's inverted-dropout mask r^l
+    (0 or 1/(1 − p) per unit and example): the next layer then sees a^l ⊙ r^l,
+    kept in ``ws.kept[l]``, while a^l itself stays as σ(z^l) for BP2's σ'.
     """
-    ws = ws if ws is not None else Workspace(net.sizes, x.shape[1], net.dtype, backward=False)
+    ws = ws if ws is not None else Workspace(net.sizes, x.shape[1], net.dtype, backward=keep is not None)
     z, a = ws.z, ws.a
-    a[0] = x
+    a[0] = x_in = x
     for l, (W, b, act) in enumerate(zip(net.W, net.b, net.activations), start=1):
-        dot(W, a[l - 1], out=z[l])
+        dot(W, x_in, out=z[l])
         z[l] += b[:, None]  # (25): z^l = W^l a^{l−1} + b^l
         act.fn(z[l], out=a[l])  # (23): a^l = σ(z^l)
+        x_in = a[l] if keep is None or keep[l] is None else _dropped(ws, l, keep[l])
     return z, a
+
+
+def _dropped(ws: Workspace, l: int, r: np.ndarray) -> np.ndarray:
+    if ws.kept[l] is None:
+        ws.kept[l] = np.empty_like(ws.a[l])
+    return np.multiply(ws.a[l], r, out=ws.kept[l])
 
 
 class Network:
@@ -444,7 +456,7 @@ class Network:
         Y = self.check_targets(y, X.shape[0])
         z, a = forward(self, X.T)
         cost = self.cost.fn(a[-1], Y.T)
-        if not _is_class_target(Y):
+        if not is_class_target(Y):
             return Evaluation(None, cost)
         return Evaluation(float(np.mean(labels(a[-1].T) == labels(Y))), cost)
 
@@ -504,7 +516,8 @@ def labels(A: np.ndarray) -> np.ndarray:
     return (A[:, 0] >= 0.5).astype(np.intp) if A.shape[1] == 1 else A.argmax(axis=1)
 
 
-def _is_class_target(Y: np.ndarray) -> bool:
+def is_class_target(Y: np.ndarray) -> bool:
+    """Rows that are class targets: one-hot, or 0/1 for a single output."""
     if Y.shape[1] == 1:
         return bool(np.all((Y == 0) | (Y == 1)))
     return bool(np.all((Y == 0) | (Y == 1)) and np.all(Y.sum(axis=1) == 1))

@@ -28,7 +28,7 @@ from .errors import DivergenceError, NonFiniteUpdate
 from .network import Network, forward
 from .optimizers import Optimizer
 
-__all__ = ["train", "train_step", "History", "Run", "Callback", "DivergenceError", "Reduce"]
+__all__ = ["train", "train_step", "dropout_masks", "History", "Run", "Callback", "DivergenceError", "Reduce"]
 
 # Sums the flat gradient in place across processes, and returns the summed cost.
 Reduce = Callable[[np.ndarray, float], float]
@@ -69,6 +69,8 @@ class Run:
     batch_size: int
     lmbda: float = 0.0
     sample_weight: np.ndarray | None = None  # per training example, scaled to mean 1
+    l1: float = 0.0  # L1 regularisation λ₁: the cost gains (λ₁/n) Σ |w|
+    dropout: list[float] | None = None  # dropout[l-1]: the drop rate p of hidden layer l
     history: History = field(default_factory=History)
     epoch: int = 0  # epochs completed
     batch: int = 0  # mini-batches completed in the current epoch
@@ -100,25 +102,31 @@ def train_step(
     ws: Workspace | None = None,
     reduce: Reduce | None = None,
     m: int | None = None,
+    l1_n: float = 0.0,
+    keep: list | None = None,
 ) -> float:
     """One mini-batch (columns = examples): gradient, then update. Returns the batch cost.
 
     ``x`` must have the network's dtype (``fit`` converts it once, up front);
     ``ws``, a ``Workspace`` for this batch size, lets the step reuse its arrays.
     ``m`` is the batch size the mean is taken over (the global batch, when
-    ``reduce`` sums the gradients of several processes' shares of it).
+    ``reduce`` sums the gradients of several processes' shares of it). ``keep``
+    are dropout masks, indexed by layer (see ``dropout_masks``).
     """
     if x.dtype != net.dtype:
         raise TypeError(f"x has dtype {x.dtype}; this network computes in {net.dtype}")
     ws = ws if ws is not None else Workspace(net.sizes, x.shape[1], net.dtype)
-    z, a = forward(net, x, ws)
+    z, a = forward(net, x, ws, keep)
     cost = net.cost.fn(a[-1], y, sample_weight)
-    nabla = backward(net, z, a, y, sample_weight, ws, m)  # ∇C, one flat buffer
+    nabla = backward(net, z, a, y, sample_weight, ws, m, keep=keep)  # ∇C, one flat buffer
     if reduce is not None:  # data parallel: the sum over every process's share of the batch
         cost = reduce(nabla, cost)
     if lmbda_n:  # L2: C = C_0 + (λ/2n) Σ w², so ∂C/∂w gains (λ/n) w
         for l in range(1, net.L + 1):
             axpy(lmbda_n, net.W[l], ws.nabla_w[l])
+    if l1_n:  # L1: C = C_0 + (λ₁/n) Σ |w|, so ∂C/∂w gains (λ₁/n) sign(w)
+        for l in range(1, net.L + 1):
+            axpy(l1_n, np.sign(net.W[l]), ws.nabla_w[l])
     # The guard: the optimizer refuses an update that is not finite, or that
     # would make a weight overflow, before it touches anything.
     try:
@@ -128,6 +136,20 @@ def train_step(
     except NonFiniteUpdate as e:
         raise DivergenceError(_diagnose(z, a, cost, ws, str(e))) from None
     return cost
+
+
+def dropout_masks(net: Network, rates: list[float], m: int, rng: np.random.Generator) -> list:
+    """Inverted dropout: r^l_j = 0 with probability p_l, else 1/(1 − p_l), per unit and example.
+
+    Indexed by layer; None where a layer has no dropout (the input and the output
+    never do). Scaling the kept units by 1/(1 − p) keeps the expected input of the
+    next layer unchanged, so the trained network is used as it is, without masks.
+    """
+    keep: list = [None] * (net.L + 1)
+    for l, p in enumerate(rates, start=1):
+        if p:
+            keep[l] = (rng.random((net.sizes[l], m)) >= p).astype(net.dtype) / net.dtype.type(1 - p)
+    return keep
 
 
 def _diagnose(z: list, a: list, cost: float, ws: Workspace, refused: str) -> str:
@@ -218,7 +240,10 @@ def _run_epoch(run: Run, X: np.ndarray, Y: np.ndarray, callbacks: Sequence[Callb
     else:  # resuming mid-epoch: replay the same shuffle
         run.rng.bit_generator.state = run.epoch_rng_state
     order = run.rng.permutation(n)
-    lmbda_n = run.lmbda / n
+    lmbda_n, l1_n = run.lmbda / n, run.l1 / n
+    # Dropout masks come from a generator of their own, seeded once per epoch from
+    # the run's: a run resumed mid-epoch replays the same masks, batch for batch.
+    masks_seed = int(run.rng.integers(2**63)) if run.dropout else None
     workspaces: dict[int, Workspace] = {}  # per batch size
     # The batches come gathered ahead by a helper thread (nablanet.batches): x in
     # rows (x.T, a view, is the batch in columns), y already in columns.
@@ -229,7 +254,10 @@ def _run_epoch(run: Run, X: np.ndarray, Y: np.ndarray, callbacks: Sequence[Callb
             if ws is None:
                 ws = workspaces[len(x)] = Workspace(run.net.sizes, len(x), run.net.dtype)
             try:
-                cost = train_step(run.net, run.optimizer, x.T, y, lmbda_n, w, ws)
+                keep = None
+                if masks_seed is not None:
+                    keep = dropout_masks(run.net, run.dropout, len(x), np.random.default_rng([masks_seed, k]))
+                cost = train_step(run.net, run.optimizer, x.T, y, lmbda_n, w, ws, l1_n=l1_n, keep=keep)
             except DivergenceError as e:
                 raise DivergenceError(f"epoch {run.epoch + 1}, mini-batch {k + 1}: {e}") from None
             run.batch = k + 1

@@ -43,6 +43,7 @@ from ..io.container import FORMAT, FORMAT_VERSION, read_container, write_contain
 from ..io.model import check_header, check_weights, network_from_spec, network_spec, weight_arrays
 from ..network import Network
 from ..train import Callback, History, Run
+from .checks import check_dropout, check_lmbda
 
 __all__ = ["Checkpoint", "load_run", "previous_path", "read_checkpoint"]
 
@@ -252,6 +253,8 @@ def _checkpoint_contents(run: Run, config: dict, sequence: int) -> tuple[dict, d
             "batch_size": run.batch_size,
             "lmbda": run.lmbda,
             "checkpoint_every": getattr(run, "checkpoint_every", None),
+            "l1": run.l1,
+            "dropout": run.dropout,
             "cost_sum": run.cost_sum,
             "seconds": run.seconds,
             "rng_state": _plain(run.rng.bit_generator.state),
@@ -353,6 +356,8 @@ def _run_state(header: dict, arrays: dict, net: Network, source: Path) -> tuple[
             "cost_sum": _finite(state["cost_sum"], "cost_sum"),
             "seconds": _finite(state["seconds"], "seconds", minimum=0),
             "checkpoint_every": _check_every(state.get("checkpoint_every")),
+            "l1": check_lmbda(state.get("l1", 0.0), "l1"),
+            "dropout": check_dropout(state.get("dropout") or 0.0, net.L - 1),
         }
         sequence = _whole(state.get("sequence", 0), "sequence")
         if run["epoch"] > run["epochs"]:

@@ -7,7 +7,6 @@ caller's network and optimizer touched.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -19,9 +18,12 @@ from ..network import Network, as_rng
 from ..optimizers import SGD, Momentum, Optimizer
 from ..train import Callback, History, Run, train
 from .checkpoint import Checkpoint, load_run
+from .checks import check_count, check_dropout, check_lmbda, check_sample_weight
+from .health import Health
 from .monitor import Monitor
+from .progress import Progress
 
-__all__ = ["fit", "check_count", "check_lmbda", "check_sample_weight"]
+__all__ = ["fit"]
 
 
 def fit(
@@ -43,6 +45,10 @@ def fit(
     checkpoint_every: int | None = None,
     resume: str | os.PathLike | None = None,
     preset: str = "default",
+    l1: float = 0.0,
+    dropout: float | Sequence[float] = 0.0,
+    health: bool = True,
+    verbose: int = 0,
 ) -> History:
     """Train ``net`` by mini-batch stochastic gradient descent.
 
@@ -81,6 +87,15 @@ def fit(
         is an error); ``epochs`` may extend it.
     preset : str
         ``"default"`` or ``"nielsen"``: where the arguments left out come from.
+    l1 : float
+        L1 regularisation λ₁: the cost gains (λ₁/n) Σ |w| over all weights.
+    dropout : float or sequence of float
+        The drop rate p of every hidden layer, or one per hidden layer (inverted
+        dropout: only in training; the trained network is used without masks).
+    health : bool
+        Warn when the run collapses (``nablanet.training.health``): on by default.
+    verbose : int
+        1 shows a progress bar per epoch (rich; in a terminal or a notebook).
 
     Returns
     -------
@@ -89,7 +104,8 @@ def fit(
     chosen = defaults.preset(preset)
     epochs = check_count(chosen["epochs"] if epochs is None else epochs, "epochs", minimum=0)
     batch_size = check_count(chosen["batch_size"] if batch_size is None else batch_size, "batch_size")
-    lmbda = check_lmbda(lmbda)
+    lmbda, l1 = check_lmbda(lmbda), check_lmbda(l1, "l1")
+    rates = check_dropout(dropout, len(net.sizes) - 2 if isinstance(net, Network) else 0)
     if checkpoint_every is not None:
         check_count(checkpoint_every, "checkpoint_every")
     if not isinstance(net, Network):
@@ -119,6 +135,12 @@ def fit(
         run = Run(net, optimizer, as_rng(seed), epochs, batch_size, lmbda)
     run.checkpoint_every = checkpoint_every if checkpoint_every is not None else run.checkpoint_every
     run.sample_weight = None if weight is None else weight.astype(net.dtype)
+    if resume is None:
+        run.l1, run.dropout = l1, rates
+    if health:
+        callbacks.append(Health(X, Y))
+    if verbose:
+        callbacks.append(Progress(X.shape[0], run.batch_size))
     if monitor:
         callbacks.append(Monitor(X, Y))
     if saver is not None:
@@ -140,48 +162,3 @@ def _check_validation(net: Network, validation_data) -> tuple[np.ndarray, np.nda
         raise ValueError("validation_data must be a pair (X_val, y_val)")
     X_val = net.check_inputs(validation_data[0], "X_val")
     return X_val, net.check_targets(validation_data[1], X_val.shape[0], "y_val")
-
-
-def check_count(value: Any, name: str, minimum: int = 1) -> int:
-    """An integer ≥ ``minimum`` (not a bool, not a float), or a clear error."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer ≥ {minimum}, got {value!r}")
-    return int(value)
-
-
-def check_lmbda(lmbda: Any) -> float:
-    """λ as a finite float ≥ 0, or a clear error."""
-    if isinstance(lmbda, bool) or not isinstance(lmbda, (int, float, np.integer, np.floating)):
-        raise TypeError(f"lmbda must be a number, got {type(lmbda).__name__} {lmbda!r}")
-    if not (math.isfinite(lmbda) and lmbda >= 0):
-        raise ValueError(f"lmbda must be a finite number ≥ 0, got {lmbda!r}")
-    return float(lmbda)
-
-
-def check_sample_weight(sample_weight: Any, n: int) -> np.ndarray | None:
-    """Weights scaled so that they average 1: the mean-cost gradient stays unbiased.
-
-    They are divided by their maximum first, so that weights near the float64
-    limit do not overflow the sum, and weights near its smallest do not vanish.
-    """
-    if sample_weight is None:
-        return None
-    w = np.asarray(sample_weight)
-    if not (np.issubdtype(w.dtype, np.number) or w.dtype == bool) or np.iscomplexobj(w):
-        raise TypeError(f"sample_weight must be real numbers, got dtype {w.dtype}")
-    w = w.astype(np.float64)
-    if w.shape != (n,):
-        raise ValueError(f"sample_weight has shape {w.shape}; expected ({n},), one weight per example")
-    if not np.isfinite(w).all():
-        i = int(np.flatnonzero(~np.isfinite(w))[0])
-        raise ValueError(f"sample_weight[{i}] is {w[i]}: weights must be finite")
-    if (w < 0).any():
-        i = int(np.flatnonzero(w < 0)[0])
-        raise ValueError(f"sample_weight[{i}] is {w[i]}: weights must be non-negative")
-    top = w.max()
-    if top == 0:
-        raise ValueError("every sample_weight is 0: no example would count")
-    w = w / top
-    return w * (n / w.sum())
