@@ -8,7 +8,9 @@ run and its callbacks, and calls ``train``.
 
 A step is two parts on purpose: ``backward`` computes the gradient ∇C into one
 flat buffer, and the optimizer applies it. Between the two is the one place
-where data-parallel training sums the processes' gradients (``reduce``).
+where data-parallel training sums the processes' gradients (``reduce``):
+``train(..., parallel=DataParallel(comm))`` (``nablanet.parallel``) runs the same
+loop on every MPI rank, each on its share of every batch.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,6 +30,9 @@ from .buffers import Workspace
 from .errors import DivergenceError, NonFiniteUpdate
 from .network import Network, forward
 from .optimizers import Optimizer
+
+if TYPE_CHECKING:
+    from .parallel import DataParallel
 
 __all__ = ["train", "train_step", "dropout_masks", "History", "Run", "Callback", "DivergenceError", "Reduce"]
 
@@ -104,6 +110,7 @@ def train_step(
     m: int | None = None,
     l1_n: float = 0.0,
     keep: list | None = None,
+    layer_done: Callable[[int], None] | None = None,
 ) -> float:
     """One mini-batch (columns = examples): gradient, then update. Returns the batch cost.
 
@@ -111,14 +118,16 @@ def train_step(
     ``ws``, a ``Workspace`` for this batch size, lets the step reuse its arrays.
     ``m`` is the batch size the mean is taken over (the global batch, when
     ``reduce`` sums the gradients of several processes' shares of it). ``keep``
-    are dropout masks, indexed by layer (see ``dropout_masks``).
+    are dropout masks, indexed by layer (see ``dropout_masks``). ``layer_done(l)``
+    is called by backward once layer l's gradient is final: data-parallel
+    training starts its sum there. A process's share may be empty: its cost is 0.
     """
     if x.dtype != net.dtype:
         raise TypeError(f"x has dtype {x.dtype}; this network computes in {net.dtype}")
     ws = ws if ws is not None else Workspace(net.sizes, x.shape[1], net.dtype)
     z, a = forward(net, x, ws, keep)
-    cost = net.cost.fn(a[-1], y, sample_weight)
-    nabla = backward(net, z, a, y, sample_weight, ws, m, keep=keep)  # ∇C, one flat buffer
+    cost = net.cost.fn(a[-1], y, sample_weight) if x.shape[1] else 0.0
+    nabla = backward(net, z, a, y, sample_weight, ws, m, layer_done, keep)  # ∇C, one flat buffer
     if reduce is not None:  # data parallel: the sum over every process's share of the batch
         cost = reduce(nabla, cost)
     if lmbda_n:  # L2: C = C_0 + (λ/2n) Σ w², so ∂C/∂w gains (λ/n) w
@@ -186,18 +195,49 @@ def _diagnose(z: list, a: list, cost: float, ws: Workspace, refused: str) -> str
 
 
 def train(
-    run: Run, X: np.ndarray, Y: np.ndarray, validation=None, callbacks: Sequence[Callback] = ()
+    run: Run,
+    X: np.ndarray,
+    Y: np.ndarray,
+    validation=None,
+    callbacks: Sequence[Callback] = (),
+    parallel: DataParallel | None = None,
 ) -> History:
     """Continue ``run`` from where it stands on checked data (rows = examples).
 
     Every callback's ``on_train_end`` runs, in a ``finally``, however training
     ends; ``run.error`` is then the exception that ended it, or None.
+
+    With ``parallel`` (a ``nablanet.parallel.DataParallel``), every rank of its
+    communicator calls ``train`` with the same data and settings, and each
+    computes its share of every batch. An exception on one rank then ends the
+    whole job (``MPI.Abort``) after a line naming the rank; Ctrl-C stops every
+    rank after the same mini-batch and raises KeyboardInterrupt on each.
     """
+    if parallel is None:
+        return _train(run, X, Y, validation, callbacks, None)
+    parallel.start(run, X, Y, validation)  # collective checks: the same error on every rank
+    try:
+        history = _train(run, X, Y, validation, callbacks, parallel)
+    except KeyboardInterrupt as e:
+        if not parallel.interrupted:  # a second Ctrl-C, not the one the ranks agreed on
+            parallel.abort(e)
+        raise
+    except BaseException as e:
+        parallel.abort(e)
+        raise
+    if parallel.must_raise_interrupt():
+        raise KeyboardInterrupt("training interrupted on every rank")
+    return history
+
+
+def _train(run: Run, X, Y, validation, callbacks: Sequence[Callback], parallel) -> History:
     run.net.check_parameters()
     run.error = None
     try:
         for cb in callbacks:
             cb.on_train_begin(run)
+        if parallel is not None:
+            parallel.catch_interrupts()  # after the callbacks' own handlers: ours is called first
         # NaN and inf are caught by the guard in train_step, with a message that says
         # where; NumPy's own overflow warnings would only come first and say less.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -205,16 +245,23 @@ def train(
                 if run.batch == 0:
                     for cb in callbacks:
                         cb.on_epoch_begin(run)
-                _run_epoch(run, X, Y, callbacks)
+                if parallel is None:
+                    _run_epoch(run, X, Y, callbacks)
+                else:
+                    _run_epoch_parallel(run, X, Y, callbacks, parallel)
                 if run.stop and run.batch:  # stopped mid-epoch: leave the epoch open
                     break
-                _end_epoch(run, X.shape[0], validation)
+                _end_epoch(run, X.shape[0], validation, parallel)
                 for cb in callbacks:
                     cb.on_epoch_end(run)
+            if parallel is not None:
+                parallel.agree_on_interrupt(run)  # a Ctrl-C after the last step
     except BaseException as e:
         run.error = e
         raise
     finally:
+        if parallel is not None:
+            parallel.release_interrupts()
         _end_callbacks(run, callbacks)
     return run.history
 
@@ -271,17 +318,60 @@ def _run_epoch(run: Run, X: np.ndarray, Y: np.ndarray, callbacks: Sequence[Callb
     run.seconds += time.perf_counter() - start
 
 
-def _end_epoch(run: Run, n: int, validation) -> None:
+def _run_epoch_parallel(
+    run: Run, X: np.ndarray, Y: np.ndarray, callbacks: Sequence[Callback], parallel: DataParallel
+) -> None:
+    """``_run_epoch`` on one rank: the same shuffle and masks everywhere, this rank's share of each batch."""
+    start = time.perf_counter()
+    n = X.shape[0]
+    if run.batch == 0:
+        run.epoch_rng_state = run.rng.bit_generator.state
+    else:
+        run.rng.bit_generator.state = run.epoch_rng_state
+    order = run.rng.permutation(n)
+    lmbda_n, l1_n = run.lmbda / n, run.l1 / n
+    masks_seed = int(run.rng.integers(2**63)) if run.dropout else None
+    workspaces: dict[int, Workspace] = {}
+    feed = parallel.shares(X, Y, run.sample_weight, order, run.batch_size, first=run.batch)
+    for k, (x, y, w, m, cols) in enumerate(feed, start=run.batch):
+        ws = workspaces.get(len(x))
+        if ws is None:
+            ws = workspaces[len(x)] = Workspace(run.net.sizes, len(x), run.net.dtype)
+        reduce = parallel.reducer(ws)
+        reduce.begin(len(x), m)
+        try:
+            keep = None
+            if masks_seed is not None:  # the whole batch's masks, as one process draws them; our columns
+                keep = dropout_masks(run.net, run.dropout, m, np.random.default_rng([masks_seed, k]))
+                keep = [None if r is None else np.ascontiguousarray(r[:, cols]) for r in keep]
+            cost = train_step(
+                run.net, run.optimizer, x.T, y, lmbda_n, w, ws, reduce, m, l1_n, keep, reduce.layer_done
+            )
+        except DivergenceError as e:
+            raise DivergenceError(f"epoch {run.epoch + 1}, mini-batch {k + 1}: {e}") from None
+        run.batch = k + 1
+        run.cost_sum += cost * m
+        parallel.interrupt_agreed(run, reduce.flag)
+        for cb in callbacks:
+            cb.on_batch_end(run, cost)
+        if run.stop:
+            break
+    run.seconds += time.perf_counter() - start
+
+
+def _end_epoch(run: Run, n: int, validation, parallel: DataParallel | None = None) -> None:
     h = run.history
     h.cost.append(run.cost_sum / n)
     h.accuracy.append(None)  # a callback may measure it (the CLI does)
     val_cost = val_accuracy = None
-    if validation is not None:
+    if validation is not None and parallel is not None:
+        val_cost, val_accuracy = parallel.evaluate(run.net, *validation)
+    elif validation is not None:
         ev = run.net.evaluate(*validation)
         val_cost, val_accuracy = ev.cost, ev.accuracy
     h.val_cost.append(val_cost)
     h.val_accuracy.append(val_accuracy)
-    h.seconds.append(run.seconds)
+    h.seconds.append(run.seconds if parallel is None else parallel.maximum(run.seconds))
     h.eta.append(run.optimizer.eta)
     run.net.check_parameters()  # each step kept the weights finite; this names any that were set so
     run.epoch += 1

@@ -8,6 +8,7 @@ caller's network and optimizer touched.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +17,7 @@ import numpy as np
 from .. import defaults
 from ..network import Network, as_rng
 from ..optimizers import SGD, Momentum, Optimizer
+from ..parallel import DataParallel
 from ..train import Callback, History, Run, train
 from .checkpoint import Checkpoint, load_run
 from .checks import check_count, check_dropout, check_lmbda, check_sample_weight
@@ -49,6 +51,7 @@ def fit(
     dropout: float | Sequence[float] = 0.0,
     health: bool = True,
     verbose: int = 0,
+    comm: Any = None,
 ) -> History:
     """Train ``net`` by mini-batch stochastic gradient descent.
 
@@ -96,11 +99,68 @@ def fit(
         Warn when the run collapses (``nablanet.training.health``): on by default.
     verbose : int
         1 shows a progress bar per epoch (rich; in a terminal or a notebook).
+    comm : mpi4py.MPI.Comm, optional
+        Data-parallel training on MPI (``nablanet.parallel``, docs/distributed.md):
+        every rank of ``comm`` calls ``fit`` with the same data and arguments and
+        takes its share of every mini-batch of ``batch_size`` examples; the
+        result is that of one process. Only rank 0 writes checkpoints and shows
+        progress (Checkpoint callbacks run on rank 0 alone). A comm of one rank
+        is the one-process path.
 
     Returns
     -------
     History
     """
+    settings = {k: v for k, v in locals().items() if k not in ("net", "X", "y", "comm")}
+    parallel = _data_parallel(comm)
+    if parallel is None:
+        return train(*_prepare(net, X, y, 0, **settings))
+    # Every rank checks its arguments; if one fails, every rank raises (none is left waiting).
+    try:
+        prepared = _prepare(net, X, y, parallel.rank, **settings)
+    except Exception as e:
+        parallel.agree(e)
+    parallel.agree(None)
+    with warnings.catch_warnings():
+        if parallel.rank:  # rank 0 speaks for the run; the others' warnings are the same
+            warnings.simplefilter("ignore")
+        return train(*prepared, parallel=parallel)
+
+
+def _data_parallel(comm) -> DataParallel | None:
+    if comm is None:
+        return None
+    if not all(hasattr(comm, a) for a in ("Get_size", "Get_rank", "Allreduce", "Iallreduce")):
+        raise TypeError(f"comm must be an mpi4py communicator, got {type(comm).__name__}")
+    return DataParallel(comm) if comm.Get_size() > 1 else None
+
+
+def _prepare(
+    net: Network,
+    X: Any,
+    y: Any,
+    rank: int,
+    *,
+    epochs,
+    batch_size,
+    eta,
+    optimizer,
+    lmbda,
+    validation_data,
+    seed,
+    callbacks,
+    sample_weight,
+    monitor,
+    checkpoint,
+    checkpoint_every,
+    resume,
+    preset,
+    l1,
+    dropout,
+    health,
+    verbose,
+) -> tuple:
+    """(run, X, Y, validation, callbacks) for ``train``, every argument checked; on rank ``rank``."""
     chosen = defaults.preset(preset)
     epochs = check_count(chosen["epochs"] if epochs is None else epochs, "epochs", minimum=0)
     batch_size = check_count(chosen["batch_size"] if batch_size is None else batch_size, "batch_size")
@@ -121,6 +181,9 @@ def fit(
     callbacks = list(callbacks)
     if not all(isinstance(cb, Callback) for cb in callbacks):
         raise TypeError("every callback must be a nablanet.Callback")
+    if rank:  # only rank 0 writes: the run state is global, its checkpoint serves every rank
+        callbacks = [cb for cb in callbacks if not isinstance(cb, Checkpoint)]
+        checkpoint = None
     # Made now, so that a bad folder or interval fails before training; it goes last,
     # so that what it saves includes every other callback's record of the epoch.
     saver = None if checkpoint is None else Checkpoint(checkpoint, every=checkpoint_every)
@@ -139,13 +202,13 @@ def fit(
         run.l1, run.dropout = l1, rates
     if health:
         callbacks.append(Health(X, Y))
-    if verbose:
+    if verbose and not rank:
         callbacks.append(Progress(X.shape[0], run.batch_size))
     if monitor:
         callbacks.append(Monitor(X, Y))
     if saver is not None:
         callbacks.append(saver)
-    return train(run, X, Y, validation, callbacks)
+    return run, X, Y, validation, callbacks
 
 
 def _preset_optimizer(chosen, eta: float | None) -> Optimizer:
