@@ -153,6 +153,9 @@ class Connection:
                     await self.send_json({"type": "error", "message": str(e), "diverged": True})
                 except (ValueError, TypeError) as e:  # a setting the network itself refuses
                     await self.send_json({"type": "error", "message": f"refused: {e}"})
+                except Exception as e:  # a bug: reported, logged, and the session goes on
+                    log.exception("error handling a %s message", msg.get("type"))
+                    await self.send_json({"type": "error", "message": f"internal error: {type(e).__name__}: {e}"})
         finally:
             producer.cancel()
             with contextlib.suppress(BaseException):

@@ -340,8 +340,8 @@
         ctx.stroke();
       }
     });
-    // The heatmaps, from the atlas, and |δ| as rings.
-    ctx.imageSmoothingEnabled = true;
+    // The heatmaps, from the atlas, and |δ| as rings (nearest-neighbour scaling: cheaper to paint).
+    ctx.imageSmoothingEnabled = false;
     ctx.font = "11px system-ui, sans-serif";
     ctx.textAlign = "right";
     ctx.textBaseline = "middle";
@@ -456,7 +456,7 @@
     [...box.children].forEach((row, i) => {
       const v = norms[i];
       const t = v > 0 ? (Math.log10(v) - lo) / (hi - lo || 1) : 0;
-      row.querySelector(".fill").style.width = `${Math.max(1, Math.min(100, t * 100)).toFixed(1)}%`;
+      row.querySelector(".fill").style.transform = `scaleX(${Math.max(0.01, Math.min(1, t)).toFixed(3)})`; // no layout
       const o = row.querySelector("output");
       o.textContent = v.toExponential(2);
       o.dataset.value = String(v);
