@@ -368,7 +368,9 @@ def test_an_upload_too_large_for_the_parser_gets_an_error(server):
         recv_until(ws, lambda m: m.get("type") == "frame")
         ws.send(json.dumps({"type": "upload", "csv": "1,2,0\n" * 100_000}))  # 600 KB
         assert "too large" in recv_until(ws, lambda m: m.get("type") == "error")["message"]
-        csv_text = "".join(f"{x},{y},{int(x * y > 0)}\n" for x, y in np.random.default_rng(0).uniform(-1, 1, (80, 2)))
+        csv_text = "".join(
+            f"{x},{y},{int(x * y > 0)}\n" for x, y in np.random.default_rng(0).uniform(-1, 1, (80, 2))
+        )
         ws.send(json.dumps({"type": "upload", "csv": csv_text}))
         m = recv_until(ws, lambda m: m.get("type") == "network")
         assert m["config"]["dataset"] == "csv" and len(m["train"]) + len(m["test"]) == 80
@@ -413,7 +415,14 @@ def run_sessions(server, n: int, seconds: float) -> list[dict]:
         try:
             with connect(server) as ws:
                 recv_until(ws, lambda m: m.get("type") == "frame")
-                ws.send(json.dumps({"type": "config", "config": {"data_seed": i, "hidden": [6, 6], "activations": ["tanh", "relu"]}}))
+                ws.send(
+                    json.dumps(
+                        {
+                            "type": "config",
+                            "config": {"data_seed": i, "hidden": [6, 6], "activations": ["tanh", "relu"]},
+                        }
+                    )
+                )
                 ws.send('{"type": "play"}')
                 end, frames_seen, last = time.monotonic() + seconds, 0, None
                 while time.monotonic() < end:
@@ -487,7 +496,15 @@ def test_live_callback_follows_a_real_run(server):
     net = nn.Network([4, 8, 2], activation="relu", cost="cross_entropy", seed=0)
     cb = LiveCallback(server.url, name="a real run", every_batches=10)
     history = nn.fit(
-        net, X, y, epochs=4, batch_size=10, eta=0.1, validation_data=(X[:50], y[:50]), monitor=True, callbacks=[cb]
+        net,
+        X,
+        y,
+        epochs=4,
+        batch_size=10,
+        eta=0.1,
+        validation_data=(X[:50], y[:50]),
+        monitor=True,
+        callbacks=[cb],
     )
     assert cb.failed is None
     run = server.state.store.runs[cb.run_id]

@@ -31,7 +31,10 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 VIEW = {"viewport": {"width": 1400, "height": 1000}}
-DEEP = "hidden=8,8,8,8,8,8&activations=tanh,tanh,tanh,tanh,tanh,tanh&features=x1,x2,x1^2,x2^2,x1x2,sin1,sin2&grid=64"
+DEEP = (
+    "hidden=8,8,8,8,8,8&activations=tanh,tanh,tanh,tanh,tanh,tanh"
+    "&features=x1,x2,x1^2,x2^2,x1x2,sin1,sin2&grid=64"
+)
 
 
 def _unavailable(reason):
@@ -137,7 +140,11 @@ def test_xor_trains_in_the_browser(tab, server):
     assert p.js("() => window.nablanet.topology.config.dataset") == "xor"
     start = float(p.page.locator("#test-cost").get_attribute("data-value"))
     p.page.click("#play")
-    p.until("() => Number(document.getElementById('test-cost').dataset.value) < 0.03", timeout=30, what="test cost < 0.03")
+    p.until(
+        "() => Number(document.getElementById('test-cost').dataset.value) < 0.03",
+        timeout=30,
+        what="test cost < 0.03",
+    )
     p.page.click("#play")  # pause
     cost = float(p.page.locator("#test-cost").get_attribute("data-value"))
     assert cost < 0.03 < start
@@ -223,7 +230,9 @@ def test_change_a_layer_and_an_activation(tab, server):
 
 
 def test_the_url_carries_the_configuration(tab, server):
-    p = tab("dataset=spiral&noise=0.1&hidden=6,5&activations=relu,sigmoid&features=x1,x2,sin1&eta=0.03&cost=binary_cross_entropy&regularization=l2&lmbda=0.001")
+    p = tab(
+        "dataset=spiral&noise=0.1&hidden=6,5&activations=relu,sigmoid&features=x1,x2,sin1&eta=0.03&cost=binary_cross_entropy&regularization=l2&lmbda=0.001"
+    )
     p.until("() => window.nablanet.topology && window.nablanet.topology.config.dataset === 'spiral'")
     config = p.js("() => window.nablanet.topology.config")
     assert config["hidden"] == [6, 5] and config["activations"] == ["relu", "sigmoid"]
@@ -243,7 +252,8 @@ def test_gradient_check_and_download(tab, server, tmp_path):
     p.page.click("#step")
     p.page.click("#gradcheck")
     verdict = p.until(
-        "() => { const v = document.getElementById('gradcheck-verdict'), s = document.getElementById('status');"
+        "() => { const v = document.getElementById('gradcheck-verdict'),"
+        " s = document.getElementById('status');"
         " return (v && v.textContent) || (s.className === 'error' && 'error: ' + s.textContent); }"
     )
     assert verdict.startswith("PASSED"), verdict
@@ -299,14 +309,24 @@ def test_live_view_follows_a_real_run_to_its_end(tab, server):
 
     def train():
         try:
-            nn.fit(net, X, y, epochs=6, batch_size=20, eta=0.1, validation_data=(X[:80], y[:80]), monitor=True, callbacks=[cb])
+            nn.fit(
+                net,
+                X,
+                y,
+                epochs=6,
+                batch_size=20,
+                eta=0.1,
+                validation_data=(X[:80], y[:80]),
+                monitor=True,
+                callbacks=[cb],
+            )
         finally:
             done.set()
 
     t = threading.Thread(target=train)
     t.start()
     card = f"[data-run='{cb.run_id}']"
-    p.until(f"() => document.querySelector(\"{card}\") !== null", what="the run's card")
+    p.until(f'() => document.querySelector("{card}") !== null', what="the run's card")
     t.join(30)
     assert done.is_set() and cb.failed is None
     p.until(f"() => document.querySelector(\"{card} .status\").textContent === 'finished'", what="finished")

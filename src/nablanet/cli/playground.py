@@ -21,7 +21,9 @@ def _port(text: str) -> int:
     except ValueError:
         n = -1
     if not 0 <= n <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is an integer in [0, 65535] (0: any free one), got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"a port is an integer in [0, 65535] (0: any free one), got {text!r}"
+        )
     return n
 
 
@@ -33,7 +35,9 @@ def register(subparsers) -> None:
         "The network trains in Python, with nablanet; the page draws it.",
     )
     p.add_argument("--port", type=_port, default=0, help="port to listen on (default: any free one)")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
     p.add_argument("--no-browser", action="store_true", help="print the address, do not open a browser")
     p.add_argument("--live", action="store_true", help="open the live view of real training runs")
     p.set_defaults(func=run)

@@ -53,7 +53,9 @@ def make(name: str, n: int, noise: float, rng: np.random.Generator) -> tuple[np.
 
 def _circle(labels, rng):
     # Class 1: a disc of radius 2 at the centre; class 0: a ring from 3.5 to 5.
-    r = np.where(labels == 1, 2.0 * np.sqrt(rng.uniform(0, 1, labels.size)), rng.uniform(3.5, 5.0, labels.size))
+    r = np.where(
+        labels == 1, 2.0 * np.sqrt(rng.uniform(0, 1, labels.size)), rng.uniform(3.5, 5.0, labels.size)
+    )
     t = rng.uniform(0, 2 * np.pi, labels.size)
     return np.column_stack([r * np.cos(t), r * np.sin(t)])
 

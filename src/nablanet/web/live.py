@@ -31,7 +31,16 @@ from .server import ServerThread
 
 __all__ = ["LiveCallback", "attach_live"]
 
-_HEALTH = ("grad_w_norm", "grad_b_norm", "update_ratio", "saturated", "dead", "activation", "vanishing", "exploding")
+_HEALTH = (
+    "grad_w_norm",
+    "grad_b_norm",
+    "update_ratio",
+    "saturated",
+    "dead",
+    "activation",
+    "vanishing",
+    "exploding",
+)
 
 
 def _num(v: Any) -> float | None:
@@ -54,7 +63,9 @@ class LiveCallback(Callback):
         Seconds for each POST, and for the last ones at the end of training.
     """
 
-    def __init__(self, url: str, name: str | None = None, every_batches: int | None = None, timeout: float = 5.0):
+    def __init__(
+        self, url: str, name: str | None = None, every_batches: int | None = None, timeout: float = 5.0
+    ):
         parts = urlsplit(url)
         token = parse_qs(parts.query).get("token", [None])[0]
         if parts.scheme != "http" or not parts.hostname or not token:
@@ -174,7 +185,9 @@ class LiveCallback(Callback):
         except (urllib.error.URLError, OSError, ValueError) as e:
             detail = e.read().decode(errors="replace")[:200] if isinstance(e, urllib.error.HTTPError) else ""
             self.failed = f"{e} {detail}".strip()
-            warnings.warn(f"live view: cannot report to {self.endpoint} ({self.failed}); training goes on", stacklevel=1)
+            warnings.warn(
+                f"live view: cannot report to {self.endpoint} ({self.failed}); training goes on", stacklevel=1
+            )
 
     def close(self) -> None:
         """Send what is queued (waiting at most ``timeout`` seconds) and stop the sender."""
@@ -186,7 +199,10 @@ class LiveCallback(Callback):
 
 
 def attach_live(
-    url: str | None = None, name: str | None = None, every_batches: int | None = None, open_browser: bool = False
+    url: str | None = None,
+    name: str | None = None,
+    every_batches: int | None = None,
+    open_browser: bool = False,
 ) -> tuple[LiveCallback, str]:
     """A LiveCallback and the live view's URL to open.
 

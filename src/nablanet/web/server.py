@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from ..errors import DivergenceError
-from .protocol import MAX_UPLOAD_BYTES, ProtocolError, parse_message
+from .protocol import ProtocolError, parse_message
 from .session import Session
 from .store import MAX_EVENT_BYTES, LiveStore, check_event
 
@@ -48,7 +48,13 @@ MIN_FRAME_INTERVAL = 1 / 60  # never more than 60 frames a second
 WS_MAX_BYTES = 1024 * 1024  # uvicorn closes a socket (1009) that sends a bigger message
 MAX_LIVE_BODY = 256 * 1024
 MAX_LIVE_EVENTS = 200  # events in one POST
-_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".txt": "text/plain", ".md": "text/plain"}
+_TYPES = {
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".html": "text/html",
+    ".txt": "text/plain",
+    ".md": "text/plain",
+}
 _HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -108,7 +114,10 @@ class Guard:
             {
                 "type": "http.response.start",
                 "status": 403,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())],
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
             }
         )
         await send({"type": "http.response.body", "body": body})
@@ -155,7 +164,9 @@ class Connection:
                     await self.send_json({"type": "error", "message": f"refused: {e}"})
                 except Exception as e:  # a bug: reported, logged, and the session goes on
                     log.exception("error handling a %s message", msg.get("type"))
-                    await self.send_json({"type": "error", "message": f"internal error: {type(e).__name__}: {e}"})
+                    await self.send_json(
+                        {"type": "error", "message": f"internal error: {type(e).__name__}: {e}"}
+                    )
         finally:
             producer.cancel()
             with contextlib.suppress(BaseException):
@@ -295,7 +306,7 @@ def create_app(token: str, hosts: set[str], store: LiveStore | None = None):
             while queue in store.viewers:
                 try:
                     msg = await asyncio.wait_for(queue.get(), 1.0)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     continue
                 await ws.send_text(json.dumps(msg))
             await ws.close(code=1013, reason="too slow: reconnect")
@@ -434,7 +445,9 @@ class ServerThread:
         self.stop()
 
 
-def serve(host: str = "127.0.0.1", port: int = 0, open_browser: bool = True, live: bool = False, out=None) -> None:
+def serve(
+    host: str = "127.0.0.1", port: int = 0, open_browser: bool = True, live: bool = False, out=None
+) -> None:
     """Run the server until Ctrl-C, printing its URL (the page opens in a browser unless told not to)."""
     import sys
 

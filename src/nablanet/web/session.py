@@ -121,7 +121,9 @@ class Session:
         if new["batch_size"] > self.x_train.shape[1] and not any(
             new[k] != self.config[k] for k in DATA_FIELDS
         ):
-            raise ProtocolError(f"batch_size {new['batch_size']} exceeds the {self.x_train.shape[1]} training points")
+            raise ProtocolError(
+                f"batch_size {new['batch_size']} exceeds the {self.x_train.shape[1]} training points"
+            )
         old, self.config = self.config, new
         try:
             if any(new[k] != old[k] for k in DATA_FIELDS):
@@ -257,7 +259,9 @@ class Session:
             elif act.name in _BOUNDED:
                 scale, shift = (np.float32(v) for v in _BOUNDED[act.name])
             else:
-                scale = np.float32(127.5) / np.maximum(np.abs(A).max(axis=1, keepdims=True), np.float32(1e-12))
+                scale = np.float32(127.5) / np.maximum(
+                    np.abs(A).max(axis=1, keepdims=True), np.float32(1e-12)
+                )
                 shift = np.float32(127.5)
             q = A * scale
             q += shift
@@ -285,7 +289,9 @@ class Session:
             "label": int(labels[i]),
             "x": x.tolist(),
             "cost": d["cost"],
-            "steps": [{k: s[k] for k in ("symbol", "layer", "equation", "formula", "value")} for s in d["steps"]],
+            "steps": [
+                {k: s[k] for k in ("symbol", "layer", "equation", "formula", "value")} for s in d["steps"]
+            ],
         }
 
     def frame(self, train: bool) -> bytes:
@@ -332,7 +338,10 @@ class Session:
             "type": "gradcheck",
             "passed": d["passed"],
             "rows": [
-                {k: r[k] for k in ("layer", "param", "norm_backprop", "norm_rel_error", "max_rel_error", "passed")}
+                {
+                    k: r[k]
+                    for k in ("layer", "param", "norm_backprop", "norm_rel_error", "max_rel_error", "passed")
+                }
                 for r in d["rows"]
             ],
             "tol_norm": d["tol_norm"],

@@ -73,7 +73,9 @@ def check_event(ev: Any) -> dict:
         for k, v in info.items():
             _text(k, "an info key", 64)
             if isinstance(v, list):
-                if len(v) > 64 or not all(isinstance(x, (int, float, str)) and not isinstance(x, bool) for x in v):
+                if len(v) > 64 or not all(
+                    isinstance(x, (int, float, str)) and not isinstance(x, bool) for x in v
+                ):
                     raise ProtocolError(f"info {k!r} must be a short list of numbers or names")
                 clean[k] = [x if not isinstance(x, str) else x[:64] for x in v]
             elif v is None or isinstance(v, (bool, int, str)) or (isinstance(v, float) and math.isfinite(v)):
