@@ -36,11 +36,13 @@ def lines(ax):
 def test_curves_draw_cost_and_accuracy(trained):
     _, history, _, _ = trained
     fig = plots.curves(history)
-    cost_ax, acc_ax = fig.axes
+    cost_ax, acc_ax, eta_ax = fig.axes
     drawn = lines(cost_ax)
     np.testing.assert_allclose(drawn["training"], history.cost)
     np.testing.assert_allclose(drawn["validation"], history.val_cost)
     np.testing.assert_allclose(lines(acc_ax)["validation"], 100 * np.array(history.val_accuracy))
+    np.testing.assert_allclose(eta_ax.lines[0].get_ydata(), history.eta)  # the η chart
+    assert "eta" in eta_ax.get_title()
 
 
 def test_curves_without_validation_have_one_panel():
@@ -103,10 +105,15 @@ def test_boundary_regions_are_the_networks_predictions(trained):
     net, _, X, y = trained
     fig = plots.boundary(net, X, y, resolution=30)
     ax = fig.axes[0]
-    points = ax.collections[-1]
-    np.testing.assert_allclose(points.get_offsets(), X.astype(np.float32))
-    np.testing.assert_array_equal(points.get_array(), y)  # coloured by the true class
-    assert ax.get_title() == "Decision boundary"
+    groups = ax.collections[-len(np.unique(y)) :]  # one scatter per true class, in the legend
+    for c, points in enumerate(groups):
+        np.testing.assert_allclose(points.get_offsets(), X[y == c].astype(np.float32))
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [str(c) for c in np.unique(y)]
+    assert ax.get_title().startswith("Decision boundary")
+    named = plots.boundary(net, X, y, resolution=10, shift=10.0, scale=2.0, classes=["no", "yes"])
+    ax = named.axes[0]  # drawn in the data's own units: raw = X · scale + shift
+    np.testing.assert_allclose(ax.collections[-2].get_offsets(), X[y == 0] * 2 + 10, rtol=1e-6)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["no", "yes"]
     with pytest.raises(ValueError, match="needs a network with 2 inputs; this one has 3"):
         plots.boundary(nn.Network([3, 2], preset="nielsen"), np.zeros((4, 3)), [0, 1, 0, 1])
 

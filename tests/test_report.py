@@ -283,7 +283,7 @@ def test_cli_report_from_a_checkpoint_keeps_its_history_and_settings(tmp_path):
 def test_cli_report_into_a_missing_directory_fails_first(tmp_path, capsys):
     assert main(["report", str(tmp_path / "absent.npz"), "-o", str(tmp_path / "no" / "r.html")]) == 1
     err = capsys.readouterr().err  # the output path is checked before the model is even read
-    assert "cannot write the report to" in err and "does not exist" in err
+    assert "r.html" in err and "does not exist" in err
 
 
 def test_a_stored_training_accuracy_reaches_the_metrics_and_the_curves(tmp_path):

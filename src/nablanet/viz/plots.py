@@ -75,14 +75,15 @@ def _series(values: list) -> np.ndarray:
 
 
 def curves(history: History) -> Figure:
-    """Cost per epoch (training and validation) and validation accuracy."""
+    """Cost per epoch (training and validation), accuracy, and the learning rate η."""
     if len(history) == 0:
         raise ValueError("the history is empty: no epoch was recorded")
     epochs = np.arange(1, len(history) + 1)
     val_cost, val_acc = _series(history.val_cost), _series(history.val_accuracy)
     train_acc = _series(history.accuracy or [None] * len(history))  # drawn when it was measured
     has_acc = bool(np.isfinite(val_acc).any() or np.isfinite(train_acc).any())
-    fig, axes = figure(2 if has_acc else 1, ncols=2, panel=(4.5, 3.2))
+    has_eta = len(history.eta) == len(history)
+    fig, axes = figure(1 + has_acc + has_eta, ncols=3, panel=(4.5, 3.2))
     ax = axes[0]
     ax.plot(epochs, history.cost, marker=".", label="training")
     if np.isfinite(val_cost).any():
@@ -96,6 +97,12 @@ def curves(history: History) -> Figure:
             axes[1].plot(epochs, 100 * val_acc, marker=".", color="C1", label="validation")
         axes[1].set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
         axes[1].legend()
+    if has_eta:
+        ax = axes[-1]
+        ax.step(epochs, history.eta, where="post", marker=".", color="C2")
+        ax.set(xlabel="epoch", ylabel=r"$\eta$", title=r"Learning rate $\eta$")
+        if min(history.eta) > 0 and max(history.eta) / min(history.eta) > 10:
+            ax.set_yscale("log")
     for ax in axes:
         ax.grid(alpha=0.3)
     _whole_epochs(axes)
@@ -119,8 +126,18 @@ def layers(history: History) -> Figure:
     epochs, per_layer = _layer_series(history, "grad_w_norm")
     fig, (ax,) = figure(1, panel=(7.5, 3.6))
     _whole_epochs([ax])
+    positive = [g[g > 0] for _, g in per_layer.values()]
+    floor = min((float(p.min()) for p in positive if p.size), default=1.0) / 10
+    zeros = False
     for l, (act, g) in per_layer.items():
-        ax.plot(epochs, np.where(g > 0, g, np.nan), marker=".", label=f"layer {l} ({act})")
+        line = ax.plot(epochs, np.where(g > 0, g, np.nan), marker=".", label=f"layer {l} ({act})")[0]
+        at_zero = g == 0  # a log axis cannot show 0: a dead layer is drawn on the floor, marked
+        if at_zero.any():
+            zeros = True
+            ax.plot(epochs[at_zero], np.full(at_zero.sum(), floor), "x", color=line.get_color(), ms=8)
+    if zeros:
+        ax.axhline(floor, color="0.5", lw=0.8, ls=":")
+        ax.annotate(" × : exactly 0", (epochs[0], floor), va="bottom", fontsize="small", color="0.3")
     ax.set_yscale("log")
     ax.set(xlabel="epoch (0 = before training)", ylabel=r"$\|\partial C/\partial W^l\|$")
     ax.set_title("Speed of learning per layer")
@@ -136,11 +153,14 @@ def saturation(history: History) -> Figure:
     fig, (ax,) = figure(1, panel=(7.5, 3.6))
     _whole_epochs([ax])
     drawn = 0
-    for l in sat:
+    for i, l in enumerate(sat):
         act, s = sat[l]
-        for values, what in ((s, "saturated"), (dead[l][1], "dead")):
+        # One colour per layer; the line style says which measure it is.
+        for values, what, style in ((s, "saturated", "-"), (dead[l][1], "dead", "--")):
             if np.isfinite(values).any():
-                ax.plot(epochs, 100 * values, marker=".", label=f"layer {l} ({act}): {what}")
+                ax.plot(
+                    epochs, 100 * values, style, marker=".", color=f"C{i}", label=f"layer {l} ({act}): {what}"
+                )
                 drawn += 1
     if not drawn:
         ax.text(0.5, 0.5, "no sigmoid, tanh or ReLU layer", ha="center", va="center", transform=ax.transAxes)
@@ -188,8 +208,11 @@ def activations(net: Network, X: Any, layers: int | list[int] | None = None, lim
     return _histograms([a[l] for l in ls], titles, "activation")
 
 
-def confusion(y_true: Any, y_pred: Any, n_classes: int | None = None) -> Figure:
-    """The confusion matrix: row = true class, column = predicted class, with counts."""
+def confusion(y_true: Any, y_pred: Any, n_classes: int | None = None, classes: list | None = None) -> Figure:
+    """The confusion matrix: row = true class, column = predicted class, with counts.
+
+    ``classes`` names the classes on the axes (Fashion-MNIST's "T-shirt/top", ...).
+    """
     y_true, y_pred = np.asarray(y_true, dtype=np.intp), np.asarray(y_pred, dtype=np.intp)
     if y_true.shape != y_pred.shape or y_true.ndim != 1:
         raise ValueError(f"y_true {y_true.shape} and y_pred {y_pred.shape} must be 1-D of equal length")
@@ -204,12 +227,25 @@ def confusion(y_true: Any, y_pred: Any, n_classes: int | None = None) -> Figure:
             ax.text(j, i, counts[i, j], ha="center", va="center", fontsize="small",
                     color="white" if dark else "black")  # fmt: skip
     ax.set(xticks=range(k), yticks=range(k), xlabel="predicted", ylabel="true")
+    if classes is not None and len(classes) == k:
+        ax.set_xticklabels([str(c) for c in classes], rotation=45, ha="right", fontsize="small")
+        ax.set_yticklabels([str(c) for c in classes], fontsize="small")
     ax.set_title(f"Confusion matrix (accuracy {100 * np.mean(y_true == y_pred):.1f}%)")
     return fig
 
 
-def misclassified(X: Any, y_true: Any, y_pred: Any, image_shape: tuple[int, ...], limit: int = 25) -> Figure:
-    """A grid of up to ``limit`` misclassified inputs shown as images, "true → predicted"."""
+def misclassified(
+    X: Any,
+    y_true: Any,
+    y_pred: Any,
+    image_shape: tuple[int, ...],
+    limit: int = 25,
+    classes: list | None = None,
+) -> Figure:
+    """A grid of up to ``limit`` misclassified inputs shown as images, "true → predicted".
+
+    ``classes`` names the classes in the titles instead of their indices.
+    """
     X = np.asarray(X)
     if int(np.prod(image_shape)) != X.shape[1]:
         raise ValueError(f"image_shape {tuple(image_shape)} does not hold the {X.shape[1]} input features")
@@ -222,14 +258,29 @@ def misclassified(X: Any, y_true: Any, y_pred: Any, image_shape: tuple[int, ...]
     fig, axes = figure(wrong.size, ncols=5, panel=(1.6, 1.8))
     for ax, i in zip(axes, wrong, strict=True):
         ax.imshow(X[i].reshape(image_shape), cmap="gray_r")
-        ax.set_title(f"{y_true[i]} → {y_pred[i]}", fontsize=15, color="C3")  # legible on a phone too
+        name = (lambda c: str(classes[c])) if classes else str
+        big = 15 if not classes else 9  # legible on a phone too; names are longer than digits
+        ax.set_title(f"{name(y_true[i])} → {name(y_pred[i])}", fontsize=big, color="C3")
         ax.set_axis_off()
     fig.suptitle("Misclassified: true → predicted", fontsize=16)
     return fig
 
 
-def boundary(net: Network, X: Any, y: Any, resolution: int = 200) -> Figure:
-    """The class the network predicts over the plane, with the examples on top (2 inputs)."""
+def boundary(
+    net: Network,
+    X: Any,
+    y: Any,
+    resolution: int = 200,
+    shift: Any = 0.0,
+    scale: Any = 1.0,
+    classes: list | None = None,
+) -> Figure:
+    """The class the network predicts over the plane, with the examples on top (2 inputs).
+
+    X is in the network's units; ``shift`` and ``scale`` (X = (raw − shift) / scale,
+    as a data set records them) put the axes back in the data's own units.
+    ``classes`` names the classes in the legend (default: ``net.classes``, or 0, 1, ...).
+    """
     if net.sizes[0] != 2:
         raise ValueError(f"a decision boundary needs a network with 2 inputs; this one has {net.sizes[0]}")
     X, y = net.check_inputs(X), np.asarray(y)
@@ -240,11 +291,34 @@ def boundary(net: Network, X: Any, y: Any, resolution: int = 200) -> Figure:
     G0, G1 = np.meshgrid(g0, g1)
     regions = net.predict(np.column_stack([G0.ravel(), G1.ravel()])).reshape(G0.shape)
     k = max(net.sizes[-1], 2)
-    fig, (ax,) = figure(1, panel=(5.0, 4.2))
-    ax.contourf(G0, G1, regions, levels=np.arange(k + 1) - 0.5, cmap="tab10", vmin=0, vmax=9, alpha=0.3)
-    ax.scatter(X[:, 0], X[:, 1], c=labels, cmap="tab10", vmin=0, vmax=9, s=12, edgecolors="k", linewidths=0.3)
-    ax.set(xlabel="$x_1$", ylabel="$x_2$", title="Decision boundary")
+    shift, scale = np.broadcast_to(shift, 2), np.broadcast_to(scale, 2)
+    raw = lambda A, i: A * scale[i] + shift[i]  # noqa: E731 - the data's own units
+    names = classes or net.classes or list(range(k))
+    fig, (ax,) = figure(1, panel=(5.6, 4.2))
+    ax.contourf(
+        raw(G0, 0),
+        raw(G1, 1),
+        regions,
+        levels=np.arange(k + 1) - 0.5,
+        cmap="tab10",
+        vmin=0,
+        vmax=9,
+        alpha=0.3,
+    )
+    cmap = _tab10()
+    for c in np.unique(labels).astype(int):
+        pts = X[labels == c]
+        ax.scatter(raw(pts[:, 0], 0), raw(pts[:, 1], 1), color=cmap(c), s=12, edgecolors="k", linewidths=0.3,
+                   label=str(names[c]) if c < len(names) else str(c))  # fmt: skip
+    ax.legend(title="class", fontsize="small", loc="best")
+    ax.set(xlabel="$x_1$", ylabel="$x_2$", title="Decision boundary (shaded: the predicted class)")
     return fig
+
+
+def _tab10():
+    from matplotlib import colormaps
+
+    return colormaps["tab10"]
 
 
 def to_bytes(fig: Figure, fmt: str = "png", dpi: int = 110) -> bytes:

@@ -49,41 +49,8 @@ SECTIONS = (
 NOT_RECORDED = "not recorded"
 MONITOR_OFF = f"{NOT_RECORDED}: train with monitor=True (--monitor) to record per-layer health"
 
-CSS = """
-:root { --fg: #1d2330; --muted: #5b6475; --line: #d9dde5; --bg: #ffffff; --soft: #f4f6f9;
-        --accent: #2f5d9e; --warn: #9a4d00; }
-* { box-sizing: border-box; }
-body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
-       color: var(--fg); background: var(--bg); }
-main { max-width: 64rem; margin: 0 auto; padding: 1rem; }
-h1 { font-size: 1.6rem; margin: 0.5rem 0 0.25rem; }
-h2 { font-size: 1.25rem; margin: 2rem 0 0.75rem; padding-bottom: 0.25rem;
-     border-bottom: 1px solid var(--line); }
-.sub { color: var(--muted); margin: 0 0 1rem; }
-nav { display: flex; flex-wrap: wrap; gap: 0.25rem 0.75rem; font-size: 0.9rem;
-      padding: 0.5rem 0; border-bottom: 1px solid var(--line); }
-nav a { color: var(--accent); text-decoration: none; }
-.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(9.5rem, 1fr)); gap: 0.75rem; }
-.card { background: var(--soft); border-radius: 0.5rem; padding: 0.6rem 0.8rem; }
-.card .k { color: var(--muted); font-size: 0.8rem; }
-.card .v { font-size: 1.3rem; font-variant-numeric: tabular-nums; }
-.scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; }
-table { border-collapse: collapse; font-size: 0.9rem; font-variant-numeric: tabular-nums; }
-th, td { text-align: left; padding: 0.3rem 0.6rem; border-bottom: 1px solid var(--line);
-         vertical-align: top; }
-th { background: var(--soft); white-space: nowrap; }
-td.num { text-align: right; white-space: nowrap; }
-td.name { white-space: nowrap; }
-td code { word-break: break-all; }
-figure { margin: 0; }
-.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(17rem, 1fr)); gap: 0.5rem; }
-figure img { display: block; max-width: 100%; height: auto; }
-.missing { color: var(--muted); font-style: italic; }
-.nowrap { white-space: nowrap; }
-ul.warnings li { color: var(--warn); }
-footer { color: var(--muted); font-size: 0.8rem; margin: 3rem 0 1rem; }
-@media (max-width: 40rem) { main { padding: 0.6rem; } h1 { font-size: 1.3rem; } }
-"""
+# The style sheet lives beside this module, and is inlined: a report fetches nothing.
+CSS = (Path(__file__).with_name("report.css")).read_text(encoding="utf-8")
 
 
 def check_report_path(path: str | os.PathLike) -> Path:
@@ -286,8 +253,15 @@ def _metrics(ctx: _Context) -> str:
         if accs:
             best = int(np.argmax([-1 if a is None else a for a in h.val_accuracy]))
             items.append(("validation accuracy", _fmt(h.val_accuracy[-1], percent=True)))
-            items.append((f"best, epoch {best + 1}", _fmt(h.val_accuracy[best], percent=True)))
-        items.append(("training time", f"{sum(h.seconds):.1f} s"))
+            items.append(
+                (f"best validation accuracy (epoch {best + 1})", _fmt(h.val_accuracy[best], percent=True))
+            )
+        # History.seconds counts the mini-batches only; a caller that timed the whole run
+        # (data loading, evaluation, saving) passes it as config["seconds"].
+        items.append(("time in training steps", f"{sum(h.seconds):.1f} s"))
+        total = ctx.config.get("seconds")
+        if isinstance(total, (int, float)):
+            items.append(("total run time", f"{total:.1f} s"))
     if ctx.test is not None:
         ev = ctx.test.evaluation
         if ev.accuracy is not None:
@@ -389,7 +363,7 @@ def _health(ctx: _Context) -> str:
     caption = f"after epoch {epoch}" if epoch else "before training"
     return (
         f"<p>Measured on a fixed sample of the training data, {caption}.</p>"
-        f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+        f'<div class="scroll"><table class="health"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
 
@@ -427,7 +401,7 @@ def _confusion(ctx: _Context) -> str:
     if not t.is_classes:
         return _missing("not applicable: the targets are not classes")
     k = max(ctx.net.sizes[-1], 2)
-    return _figure(lambda: plots.confusion(t.y, t.pred, k), "confusion matrix of the test set")
+    return _figure(lambda: plots.confusion(t.y, t.pred, k, _classes(ctx)), "confusion matrix of the test set")
 
 
 def _misclassified(ctx: _Context) -> str:
@@ -438,7 +412,7 @@ def _misclassified(ctx: _Context) -> str:
         return _missing("not applicable: the inputs are not images")
     if not t.is_classes:
         return _missing("not applicable: the targets are not classes")
-    make = lambda: plots.misclassified(t.X, t.y, t.pred, ctx.image_shape)
+    make = lambda: plots.misclassified(t.X, t.y, t.pred, ctx.image_shape, classes=_classes(ctx))
     return _figure(make, "misclassified test images with true and predicted labels", fmt="png")
 
 
@@ -449,7 +423,17 @@ def _boundary(ctx: _Context) -> str:
         return _missing("not available: no test data was given")
     if not ctx.test.is_classes:
         return _missing("not applicable: the targets are not classes")
-    return _figure(lambda: plots.boundary(ctx.net, ctx.test.X, ctx.test.y), "decision regions", fmt="png")
+    d = ctx.dataset
+    shift, scale = getattr(d, "input_shift", 0.0), getattr(d, "input_scale", 1.0)
+    make = lambda: plots.boundary(
+        ctx.net, ctx.test.X, ctx.test.y, shift=shift, scale=scale, classes=_classes(ctx)
+    )
+    return _figure(make, "decision regions, in the data's own units", fmt="png")
+
+
+def _classes(ctx: _Context) -> list | None:
+    """The class names: the network's own, else the data set's."""
+    return ctx.net.classes or getattr(ctx.dataset, "classes", None) or None
 
 
 BUILDERS: dict[str, Callable[[_Context], str]] = {
