@@ -53,6 +53,7 @@ class Activation:
 
     name: str = ""
     hidden_ok: bool = True  # may this activation be used in a hidden layer?
+    kink: float | None = None  # a z where σ' jumps (finite differences across it disagree with σ')
 
     def fn(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         raise NotImplementedError
@@ -147,16 +148,30 @@ class Sigmoid(Activation):
         out *= np.subtract(constant(1.0, a), a)
         return out
 
-    # The exact forms, from σ(−z) = 1 − σ(z) computed as a sigmoid itself, never as
-    # a difference: ln σ(z) = −ln(1 + e^(−z)), d ln σ/dz = σ(−z), d ln σ(−z)/dz = −σ(z).
+    # The exact forms, from σ(−z) = 1 − σ(z) computed as a e^(−z), never as a
+    # difference: ln σ(z) = −ln(1 + e^(−z)), d ln σ/dz = σ(−z), d ln σ(−z)/dz = −σ(z).
+
+    def _complement(self, z, a):
+        # σ(−z) = σ(z) e^(−z), exact to a few ulps; with e^(−z) capped at e^c as in
+        # fn, it is e^c/(1 + e^c) = 1 below z = −c, as it should be.
+        e = np.negative(z)
+        np.minimum(e, constant(_ln_max(e.dtype), e), out=e)
+        np.exp(e, out=e)
+        return np.multiply(e, a, out=e)
 
     def difference(self, z, a, y):
         # a − y = (1 − y)σ(z) − yσ(−z): a difference of exact terms, and for 0/1
         # targets a single one (σ(40) − 1 is −σ(−40), not the 0 that a − 1 gives).
-        return (1 - y) * a - y * _sigmoid(-z)
+        s_bar = self._complement(z, a)
+        s_bar *= y
+        d = np.multiply(np.subtract(constant(1.0, a), y), a)
+        d -= s_bar
+        return d
 
     def backward_exact(self, z, a, g):
-        return g * a * _sigmoid(-z)
+        s_bar = self._complement(z, a)
+        s_bar *= a  # σ'(z) = σ(z)σ(−z)
+        return np.multiply(g, s_bar, out=s_bar)
 
     def log(self, z, a):
         return -np.logaddexp(0, -z)
@@ -165,7 +180,7 @@ class Sigmoid(Activation):
         return -np.logaddexp(0, z)
 
     def backward_log(self, z, a, g, h=None):
-        grad = g * _sigmoid(-z)
+        grad = g * self._complement(z, a)
         return grad if h is None else grad - h * a
 
 
@@ -184,7 +199,8 @@ class Tanh(Activation):
     # cancellation, c = 1 − tanh|z| = 2σ(−2|z|): tanh z = ±(1 − c), tanh' = c(2 − c).
 
     def _gap(self, z):
-        return 2 * _sigmoid(-2 * np.abs(z))
+        t = np.exp(-2 * np.abs(z))  # ≤ 1, no overflow: c = 2t/(1 + t), down to the smallest subnormal
+        return 2 * t / (1 + t)
 
     def difference(self, z, a, y):
         s = np.sign(z)
@@ -200,6 +216,7 @@ class ReLU(Activation):
     """max(0, z);  derivative 1 for z > 0 and 0 otherwise (0 at the kink)."""
 
     name = "relu"
+    kink = 0.0
 
     def fn(self, z, out=None):
         return np.maximum(z, 0, out=out)
@@ -217,6 +234,7 @@ class LeakyReLU(Activation):
     """z for z > 0, αz otherwise;  derivative 1 or α."""
 
     name = "leaky_relu"
+    kink = 0.0
 
     def __init__(self, alpha: float = 0.01):
         if not 0 <= alpha < 1:
@@ -296,8 +314,9 @@ class Softmax(Activation):
         return a * np.where(near_1, d - (a * d).sum(axis=0), g - (a * g).sum(axis=0))
 
     def log(self, z, a):
-        j, cols, S1, _ = _columns(z)
-        return (z - z[j, cols]) - np.log1p(S1)  # ln a = z − ln Σ e^z, with ln(1 + S′) exact
+        _, _, w, _, S1 = _top(z)
+        w -= np.log1p(S1)  # ln a = z − ln Σ e^z = (z − z_j*) − ln(1 + S′), with ln(1 + S′) exact
+        return w
 
     def log1m(self, z, a):
         j, cols, S1, a = _columns(z)
@@ -335,21 +354,21 @@ class Softmax(Activation):
         return out + part
 
 
-def _sigmoid(z):
-    """σ(z), exact to a few units in the last place down to the smallest subnormal (no cap)."""
-    t = np.exp(-np.abs(z))  # e^(−|z|) ≤ 1: σ(z) = 1/(1 + t) for z ≥ 0, t/(1 + t) below
-    return np.where(z >= 0, 1, t) / (1 + t)
-
-
-def _columns(z):
-    """Per column of z: the row j* of its largest entry, S′ = Σ_{k≠j*} e^(z_k − z_j*), and a = softmax(z)."""
+def _top(z):
+    """Per column of z: the row j* of its largest entry, w = z − z_j*, e = e^w but 0 at j*, and S′ = Σ e."""
     if z.ndim != 2 or z.shape[0] < 2:
         raise ValueError(f"softmax's exact forms need z of shape (n ≥ 2, m), got {z.shape}")
     cols = np.arange(z.shape[1])
     j = z.argmax(axis=0)
-    e = np.exp(z - z[j, cols])
+    w = z - z[j, cols]
+    e = np.exp(w)
     e[j, cols] = 0
-    S1 = e.sum(axis=0)
+    return j, cols, w, e, e.sum(axis=0)
+
+
+def _columns(z):
+    """Per column of z: j*, S′ = Σ_{k≠j*} e^(z_k − z_j*), and a = softmax(z) = e^(z − z_j*)/(1 + S′)."""
+    j, cols, _, e, S1 = _top(z)
     a = np.divide(e, 1 + S1, out=e)
     a[j, cols] = 1 / (1 + S1)
     return j, cols, S1, a
