@@ -618,3 +618,33 @@ def test_without_hard_links_prev_is_a_copy(tmp_path, monkeypatch):
         ckpt.save(a_run(batch))
     assert sorted(os.listdir(tmp_path)) == ["run.npz", "run.npz.prev"]
     assert sequence(tmp_path / "run.npz") == 3 and sequence(previous_path(tmp_path / "run.npz")) == 2
+
+
+def test_two_processes_saving_one_checkpoint_both_succeed(tmp_path):
+    ckpt, go = tmp_path / "run.npz", tmp_path / "go"
+    pids = []
+    for _ in range(2):
+        pid = os.fork()
+        if pid == 0:  # a second writer of the same path, with its own Checkpoint
+            code = 1
+            try:
+                saver = Checkpoint(ckpt)
+                while not go.exists():
+                    time.sleep(0.001)
+                for batch in range(25):
+                    saver.save(a_run(batch))
+                code = 0
+            finally:
+                os._exit(code)
+        pids.append(pid)
+    go.touch()
+    deadline = time.monotonic() + 60
+    for pid in pids:
+        while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if done[0] == 0:
+            os.kill(pid, signal.SIGKILL)
+        assert done[0] == pid and os.waitstatus_to_exitcode(done[1]) == 0
+    go.unlink()
+    assert sorted(os.listdir(tmp_path)) == ["run.npz", "run.npz.prev"]
+    assert load_run(ckpt).batch == 24 and sequence(ckpt) >= 25

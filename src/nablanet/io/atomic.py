@@ -144,7 +144,7 @@ def keep_as(source: Path, name: Path) -> None:
     the filesystem has no hard links, ``name`` gets a copy, made the same way.
     """
     if name.exists() and os.path.samefile(source, name):
-        return  # already (a rename between two links of one file would do nothing)
+        return  # already
     link = temp_path(source)
     try:
         os.link(source, link)
@@ -154,9 +154,10 @@ def keep_as(source: Path, name: Path) -> None:
         _copy(source, link)
     try:
         publish(link, name)
-    except BaseException:
+    finally:
+        # Gone after the rename, unless ``name`` became a link of the same file meanwhile
+        # (another writer): a rename between two links of one file does nothing.
         _unlink(link)
-        raise
 
 
 _NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS, errno.EXDEV}
