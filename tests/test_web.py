@@ -522,6 +522,24 @@ def test_live_callback_follows_a_real_run(server):
     assert run["info"]["sizes"] == [4, 8, 2]
 
 
+def test_a_failed_run_is_reported_as_failed(server):
+    class Breaks(nn.Callback):
+        def on_epoch_end(self, run):
+            raise RuntimeError("the power went out")
+
+    cb = LiveCallback(server.url, name="fails")
+    net = nn.Network([2, 3, 1], output="sigmoid", seed=0)
+    with pytest.raises(RuntimeError):
+        try:
+            nn.fit(net, np.zeros((20, 2)), np.zeros(20), epochs=3, callbacks=[cb, Breaks()])
+        except RuntimeError as e:
+            cb.abort(e)
+            raise
+    run = server.state.store.runs[cb.run_id]
+    assert run["status"] == "failed" and run["end"]["error"] == "the power went out"
+    assert len(run["epochs"]) == 1
+
+
 def test_live_callback_survives_a_missing_server():
     cb = LiveCallback("http://127.0.0.1:9/?token=x", timeout=0.5)
     net = nn.Network([2, 3, 1], output="sigmoid", seed=0)

@@ -250,6 +250,21 @@ def test_the_url_carries_the_configuration(tab, server):
     assert p2.js("() => window.nablanet.topology.sizes") == [2, 4, 2, 1]
 
 
+def test_upload_a_csv(tab, server, tmp_path):
+    rng = np.random.default_rng(3)
+    P = rng.uniform(-1, 1, (60, 2))
+    path = tmp_path / "points.csv"
+    path.write_text("x1,x2,label\n" + "".join(f"{a:.4f},{b:.4f},{int(a > b)}\n" for a, b in P))
+    p = tab()
+    p.until("() => window.nablanet.frames > 0")
+    p.page.set_input_files("#upload", str(path))
+    p.until("() => window.nablanet.topology.config.dataset === 'csv'", what="the uploaded points")
+    topology = p.js("() => window.nablanet.topology")
+    assert len(topology["train"]) + len(topology["test"]) == 60
+    assert p.page.locator("#csv-choice").is_enabled()
+    assert session_of(server).session.config["dataset"] == "csv"
+
+
 def test_gradient_check_and_download(tab, server, tmp_path):
     p = tab("hidden=5,3&activations=sigmoid,tanh")
     p.until("() => window.nablanet.frames > 0")

@@ -189,6 +189,16 @@ class LiveCallback(Callback):
                 f"live view: cannot report to {self.endpoint} ({self.failed}); training goes on", stacklevel=1
             )
 
+    def abort(self, error: BaseException | str, run: Run | None = None) -> None:
+        """Report that training failed (a DivergenceError, Ctrl-C), then close.
+
+        ``train`` calls no hook when it raises: the caller that catches the error
+        calls this, so the live view shows the run as failed instead of running.
+        """
+        epochs = run.epoch if run is not None else 0
+        self._post({"event": "end", "epochs": epochs, "stopped": True, "error": str(error)[:1000]})
+        self.close()
+
     def close(self) -> None:
         """Send what is queued (waiting at most ``timeout`` seconds) and stop the sender."""
         if self._thread is None:

@@ -133,8 +133,10 @@ class Session:
             if any(new[k] != old[k] for k in NETWORK_FIELDS):
                 self._make_network()
                 return "network"
-        except Exception:
+        except Exception:  # put back the old data and network, whatever was half rebuilt
             self.config = old
+            self._make_data()
+            self._make_network()
             raise
         self.optimizer.eta = new["eta"]
         if new["grid"] != old["grid"]:
