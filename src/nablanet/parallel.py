@@ -49,6 +49,7 @@ __all__ = ["DataParallel", "world", "evaluate"]
 
 # Set by an MPI launcher in every rank it starts: MPICH/Hydra and Intel MPI (PMI_*),
 # Open MPI (OMPI_*), PMIx-based launchers and Slurm's srun.
+_SAME_CTRL_C = 2.0  # seconds within which a rank's second SIGINT is the same Ctrl-C
 _LAUNCHER_SIZE = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS")
 
 
@@ -122,6 +123,7 @@ class DataParallel:
         self.steps = 0
         self.interrupted = False  # the ranks agreed to stop on Ctrl-C
         self._sigint = 0.0  # 1.0 once this rank got SIGINT, until the ranks agree on it
+        self._sigint_at = 0.0
         self._previous_handler: Any = None
         self._reducers: dict[int, _Reducer] = {}
         self._gathered: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray | None]] = {}
@@ -166,7 +168,8 @@ class DataParallel:
         mine = {
             "training rows": X.shape[0],
             "features": X.shape[1],
-            "outputs (classes)": Y.shape[1],
+            "outputs": Y.shape[1],
+            "classes (outputs with a target)": int(np.count_nonzero(Y.any(axis=0))),
             "training data": _digest(X, Y),
             "sample weights": _digest(run.sample_weight),
             "validation data": "none" if validation is None else _digest(*validation),
@@ -286,9 +289,13 @@ class DataParallel:
             self._previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
 
     def _on_sigint(self, signum, frame) -> None:
-        if self._sigint:  # a second Ctrl-C before the ranks agreed on the first: stop now
+        # A Ctrl-C in a terminal reaches a rank twice: from the terminal (mpiexec's process
+        # group) and forwarded by mpiexec. Only a second one a while later means "stop now".
+        now = time.monotonic()
+        if self._sigint and now - self._sigint_at > _SAME_CTRL_C:
             raise KeyboardInterrupt
-        self._sigint = 1.0
+        if not self._sigint:
+            self._sigint, self._sigint_at = 1.0, now
 
     def release_interrupts(self) -> None:
         if self._previous_handler is not None:

@@ -99,13 +99,14 @@ def fit(
         Warn when the run collapses (``nablanet.training.health``): on by default.
     verbose : int
         1 shows a progress bar per epoch (rich; in a terminal or a notebook).
-    comm : mpi4py.MPI.Comm, optional
+    comm : mpi4py.MPI.Comm or nablanet.parallel.DataParallel, optional
         Data-parallel training on MPI (``nablanet.parallel``, docs/distributed.md):
         every rank of ``comm`` calls ``fit`` with the same data and arguments and
         takes its share of every mini-batch of ``batch_size`` examples; the
         result is that of one process. Only rank 0 writes checkpoints and shows
         progress (Checkpoint callbacks run on rank 0 alone). A comm of one rank
-        is the one-process path.
+        is the one-process path. A ``DataParallel(comm, overlap=False)`` sums the
+        gradient in one blocking all-reduce instead of overlapping it with backprop.
 
     Returns
     -------
@@ -130,6 +131,8 @@ def fit(
 def _data_parallel(comm) -> DataParallel | None:
     if comm is None:
         return None
+    if isinstance(comm, DataParallel):
+        return comm if comm.size > 1 else None
     if not all(hasattr(comm, a) for a in ("Get_size", "Get_rank", "Allreduce", "Iallreduce")):
         raise TypeError(f"comm must be an mpi4py communicator, got {type(comm).__name__}")
     return DataParallel(comm) if comm.Get_size() > 1 else None
