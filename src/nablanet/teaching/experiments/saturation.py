@@ -210,11 +210,12 @@ def plot(r: SaturationResult, path) -> None:
         epochs = [s.epoch for s in t.snapshots]
         for l in range(len(t.snapshots[0].layers)):
             values = [getattr(s.layers[l], key) for s in t.snapshots]
-            if values[0] is not None:
-                ax.plot(epochs, values, marker="o", label=f"layer {l + 1}")
+            if values[0] is not None:  # a layer keeps its colour: solid dead, dashed off
+                ax.plot(epochs, values, marker="o", color=f"C{l}", label=f"layer {l + 1}")
         if key == "dead":
             for l in range(len(t.snapshots[0].layers) - 1):
-                ax.plot(epochs, [s.layers[l].off for s in t.snapshots], ls="--", label=f"layer {l + 1} off")
+                off = [s.layers[l].off for s in t.snapshots]
+                ax.plot(epochs, off, ls="--", color=f"C{l}", label=f"layer {l + 1} off")
         ax.set(xlabel="epoch", ylabel="fraction", title=f"{what} units ({t.init} init)", ylim=(0, 1))
         ax.legend(fontsize=7)
     for ax, t in ((axes[2], sig), (axes[3], relu)):
@@ -226,10 +227,10 @@ def plot(r: SaturationResult, path) -> None:
                     label = f"layer {ls.layer}, epoch {s.epoch}"
                     ax.semilogy(*zip(*keep), style, color=f"C{ls.layer - 1}", marker=".", label=label)
         ax.set(
-            xlabel="a_in (a_in = 0 gives exactly 0, off the log axis)",
-            ylabel="mean |∂C/∂w| = |a_in δ_out|",
-            title=f"{t.activation}: gradient against a_in (dashed: at init)",
+            xlabel=r"$a_{\rm in}$ ($a_{\rm in} = 0$ gives exactly 0, off the log axis)",
+            ylabel=r"mean $|\partial C/\partial w| = |a_{\rm in}\,\delta_{\rm out}|$",
+            title=rf"{t.activation}: gradient against $a_{{\rm in}}$ (dashed: at init)",
         )
         ax.legend(fontsize=6)
-    fig.suptitle(f"Slow learning: a_in ≈ 0 or saturated units ({r.note})")
+    fig.suptitle(rf"Slow learning: $a_{{\rm in}} \approx 0$ or saturated units ({r.note})")
     save_png(fig, path)

@@ -186,13 +186,15 @@ def plot(r: VanishingResult, path) -> None:
             ax.semilogy(
                 np.arange(norms.shape[0]), norms[:, l], marker="o", ms=3, label=f"hidden layer {l + 1}"
             )
-        ax.set(title=s.label, xlabel="epoch", ylabel="‖∂C/∂b^l‖")
+        ax.set(title=s.label, xlabel="epoch", ylabel=r"$\|\partial C/\partial b^l\|$")
         ax.legend(fontsize=7)
     ax = axes[-1]
     for s in [r.sigmoid[-1], r.relu[-1], r.exploding]:
         ax.semilogy(np.arange(1, len(s.norms[0]) + 1), s.norms[0], marker="o", label=s.label)
     ax.set(
-        title="at initialisation: speed of learning per layer", xlabel="hidden layer l", ylabel="‖∂C/∂b^l‖"
+        title="at initialisation: speed of learning per layer",
+        xlabel="hidden layer $l$",
+        ylabel=r"$\|\partial C/\partial b^l\|$",
     )
     ax.set_xticks(range(1, len(r.exploding.norms[0]) + 1))
     ax.legend(fontsize=7)
