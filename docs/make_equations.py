@@ -42,7 +42,7 @@ EQUATIONS = [
         "(23)",
         "Activation of a neuron",
         "a^l_j = σ(Σ_k w^l_jk a^{l−1}_k + b^l_j),  in the code  a^l = σ(z^l)",
-        [("nablanet.backprop:forward", "# (23)"), ("nablanet.activations:Sigmoid.fn", "def fn")],
+        [("nablanet.network:forward", "# (23)"), ("nablanet.activations:Sigmoid.fn", "def fn")],
         [
             "tests/test_trace.py::test_trace_matches_the_hand_computation",
             "tests/test_activations.py::test_sigmoid_and_softmax_are_finite_without_warnings_at_extremes",
@@ -52,7 +52,7 @@ EQUATIONS = [
         "(25)",
         "Feedforward, vectorised",
         "a^l = σ(w^l a^{l−1} + b^l);  the code keeps the weighted input  z^l = W^l a^{l−1} + b^l",
-        [("nablanet.backprop:forward", "# (25)"), ("nablanet.teaching.experiments.paths:_feedforward", "@ a[-1]")],
+        [("nablanet.network:forward", "# (25)")],
         ["tests/test_trace.py::test_trace_matches_the_hand_computation"],
         "A mini-batch is a matrix whose columns are examples, so one matrix product does every example.",
     ),
@@ -159,8 +159,8 @@ EQUATIONS = [
         "Gradient descent on a mini-batch",
         "w → w − (η/m) Σ_x ∂C_x/∂w,   b → b − (η/m) Σ_x ∂C_x/∂b",
         [
-            ("nablanet.optimizers:SGD.updates", "-self.eta * g"),
-            ("nablanet.optimizers:Optimizer.step", "p += d"),
+            ("nablanet.optimizers:SGD.updates", "-self.eta, grads"),
+            ("nablanet.optimizers:Optimizer.step", "axpy(c, u_, p)"),
             ("nablanet.train:train_step", "optimizer.step"),
         ],
         [
@@ -191,7 +191,7 @@ EQUATIONS = [
         "L2",
         "Weight decay",
         "C = C₀ + (λ/2n) Σ_w w²,  so  ∂C/∂w = ∂C₀/∂w + (λ/n) w",
-        [("nablanet.train:_gradient", "lmbda_n) * W")],
+        [("nablanet.train:train_step", "axpy(lmbda_n, net.W[l]")],
         ["tests/test_train.py::test_lmbda_adds_weight_decay"],
     ),
 ]
