@@ -29,16 +29,23 @@ def model(tmp_path_factory):
     return path
 
 
-def test_default_train_reaches_95_percent_on_digits(capsys):
+def test_default_train_uses_the_library_defaults_and_learns_digits(capsys):
     code, out, err = run(capsys, "train", "--json")
     assert code == 0
     records = [json.loads(line) for line in out.splitlines()]
     epochs = [r for r in records if r["event"] == "epoch"]
-    summary = records[-1]
-    assert len(epochs) == 20 and [r["epoch"] for r in epochs] == list(range(1, 21))
-    assert {"cost", "accuracy", "val_accuracy", "examples_per_second"} <= set(epochs[0])
+    start, summary = records[0], records[-1]
+    d = nablanet.defaults.DEFAULTS
+    assert start["event"] == "start" and start["validation"] == "split"
+    settings = start["settings"]
+    assert {k: settings[k] for k in ("activation", "cost", "init", "optimizer", "eta", "batch_size", "epochs")} == {
+        k: d[k] for k in ("activation", "cost", "init", "optimizer", "eta", "batch_size", "epochs")
+    }
+    assert settings["momentum"] == d["mu"]
+    assert len(epochs) == d["epochs"] and [r["epoch"] for r in epochs] == list(range(1, d["epochs"] + 1))
+    assert {"cost", "accuracy", "val_accuracy", "examples_per_second", "eta"} <= set(epochs[0])
     assert summary["event"] == "summary" and summary["sizes"] == [64, 64, 10]
-    assert summary["test_accuracy"] >= 0.95
+    assert summary["test_accuracy"] >= 0.95 and summary["warnings"] == []
     assert epochs[-1]["cost"] < epochs[0]["cost"]
 
 
@@ -82,7 +89,8 @@ def test_saved_model_evaluate_predict_info(model, tmp_path, capsys):
     assert code == 0 and labels == ["label", *map(str, net.predict(data.X_test[:3]))]
 
     code, out, _ = run(capsys, "info", model)
-    assert code == 0 and "64 → 64 → 10" in out and "20 epochs" in out and "relu, softmax" in out
+    assert code == 0 and "64 → 64 → 10" in out and "30 epochs" in out and "relu, softmax" in out
+    assert "classes      0, 1, 2, 3, 4, 5, 6, 7, 8, 9" in out
     code, out, _ = run(capsys, "info", model, "--json")
     assert json.loads(out)["network"]["sizes"] == [64, 64, 10]
 
@@ -99,7 +107,8 @@ def test_saved_model_evaluate_predict_info(model, tmp_path, capsys):
             ["train", "--report", "{tmp}/nowhere/r.html"],
             "--report .*nowhere/r.html: the folder .* does not exist",
         ),
-        (["train", "-o", "{tmp}/nowhere/m.npz"], "--output-model"),
+        (["train", "-o", "{tmp}/nowhere/m.npz"], "-o .*nowhere/m.npz: the folder .* does not exist"),
+        (["train", "-o", "{tmp}"], "-o .*: is a folder; give a file name"),
         (["train", "--resume", "{tmp}/absent.npz"], "no such file"),
         (["predict", "{model}", "{tmp}/absent.npy"], "no such file"),
         (["predict", "{model}", "{tmp}/bad.npz"], "must be a .npy or .csv"),
@@ -130,6 +139,8 @@ def test_debug_shows_the_traceback(tmp_path):
         ["train", "--epochs", "0"],
         ["train", "--activation", "swish"],
         ["train", "--validation-split", "1.5"],
+        ["train", "--layers", "64,,10"],
+        ["train", "--seed", "-1"],
         ["evaluate"],
         ["frobnicate"],
     ],
@@ -195,9 +206,16 @@ def test_ctrl_c_writes_a_checkpoint_prints_how_to_resume_and_exits_130(tmp_path)
     assert header["hyperparameters"]["epochs"] == 100000
 
 
-def test_monitor_passes_monitor_to_fit(capsys):
+def test_monitor_puts_each_layers_health_in_the_json_records(capsys):
     code, out, _ = run(capsys, "train", "--epochs", "2", "--monitor", "--json")
-    assert code == 0 and json.loads(out.splitlines()[0])["event"] == "epoch"
+    epochs = [json.loads(line) for line in out.splitlines() if '"epoch"' in line]
+    epochs = [r for r in epochs if r["event"] == "epoch"]
+    assert code == 0 and len(epochs) == 2
+    for r in epochs:  # that epoch's measurement, for every layer
+        assert [d["layer"] for d in r["layers"]] == [1, 2] and {d["epoch"] for d in r["layers"]} == {r["epoch"]}
+        assert r["layers"][0]["grad_w_norm"] > 0 and "dead" in r["layers"][0]
+    code, out, _ = run(capsys, "train", "--epochs", "1", "--json")
+    assert "layers" not in json.loads(out.splitlines()[1])
 
 
 def test_csv_training_data(tmp_path, capsys):
@@ -218,7 +236,7 @@ def test_eta_decay_is_recorded_in_the_history(tmp_path, capsys):
         capsys, "train", "--epochs", "3", "--eta-decay", "1", "--quiet", "-o", tmp_path / "m.npz"
     )
     _, meta = nablanet.io.model.load_model(tmp_path / "m.npz")
-    assert code == 0 and meta["history"]["eta"] == [0.1, 0.05, 0.1 / 3]
+    assert code == 0 and meta["history"]["eta"] == pytest.approx([0.05, 0.025, 0.05 / 3])
     assert meta["hyperparameters"]["eta_decay"] == 1.0
     assert len(meta["history"]["accuracy"]) == 3  # training accuracy, for the plots
 
@@ -229,17 +247,16 @@ def test_report_is_written_after_training(tmp_path, capsys):
     assert (tmp_path / "run.html").read_text().lstrip().lower().startswith("<!doctype html")
 
 
-def test_new_monitor_warnings_are_shown_once(capsys):
-    from nablanet.cli.train import _JsonLines, _RichProgress
+def test_new_warnings_are_shown_once_as_they_appear(capsys):
+    from nablanet.cli._display import JsonLines, RichProgress, Warnings
     from nablanet.train import Run
 
-    X = np.zeros((4, 2))
-    for display in (_RichProgress(X, 2), _JsonLines(X)):
+    for display in (RichProgress(4, 2), JsonLines(4), Warnings()):
         run = Run(
             nablanet.Network([2, 3, 2]), nablanet.SGD(0.1), np.random.default_rng(0), epochs=2, batch_size=2
         )
         display.on_train_begin(run)
-        for epoch, warning in enumerate(["layer 1: gradients vanishing", None]):
+        for epoch, warning in enumerate(["layer 1: gradients vanishing; try relu", None]):
             display.on_epoch_begin(run)
             run.batch, run.cost_sum = 2, 1.0
             display.on_batch_end(run, 0.5)
@@ -252,9 +269,10 @@ def test_new_monitor_warnings_are_shown_once(capsys):
             display.on_epoch_end(run)
         display.on_train_end(run)
     out, err = capsys.readouterr()
-    assert err.count("warning: layer 1: gradients vanishing") == 1
+    assert err.count("warning: layer 1: gradients vanishing; try relu") == 3  # once per display
     records = [json.loads(line) for line in out.splitlines()]
-    assert [r["warnings"] for r in records] == [["layer 1: gradients vanishing"], []]
+    assert [r["event"] for r in records] == ["epoch", "warning", "epoch"]
+    assert records[1] == {"event": "warning", "epoch": 1, "message": "layer 1: gradients vanishing; try relu"}
     assert records[0]["examples_per_second"] == pytest.approx(40)
 
 
@@ -270,11 +288,19 @@ def test_evaluate_preprocesses_as_the_model_was_trained(tmp_path, capsys):
 
 
 def test_momentum_and_optimizer_flags_agree():
-    from nablanet.cli.train import build_optimizer
+    from nablanet.cli._settings import _optimizer_choice, base, build_optimizer
 
-    base = {"eta": 0.1, "optimizer": None, "momentum": None}
-    assert build_optimizer({**base, "optimizer": "momentum", "momentum": 0.0}).mu == 0.0
-    assert build_optimizer({**base, "optimizer": "momentum"}).mu == 0.9
-    assert build_optimizer({**base, "momentum": 0.5}).mu == 0.5
+    def chosen(preset="default", **given):
+        settings = {**base(preset), **given}
+        settings["optimizer"], settings["momentum"] = _optimizer_choice(settings, given)
+        return build_optimizer(settings)
+
+    assert type(chosen()).__name__ == "Momentum" and chosen().mu == 0.9 and chosen().eta == 0.05
+    assert chosen(optimizer="momentum", momentum=0.0).mu == 0.0
+    assert chosen(momentum=0.5).mu == 0.5
+    assert type(chosen(momentum=0.0)).__name__ == "SGD"
+    assert type(chosen(optimizer="adam")).__name__ == "Adam"  # the preset's μ does not get in the way
+    assert type(chosen("nielsen")).__name__ == "SGD" and chosen("nielsen").eta == 3.0
+    assert chosen("nielsen", momentum=0.5).mu == 0.5
     with pytest.raises(ValueError, match="applies to the momentum optimizer, not --optimizer adam"):
-        build_optimizer({**base, "optimizer": "adam", "momentum": 0.5})
+        chosen(optimizer="adam", momentum=0.5)

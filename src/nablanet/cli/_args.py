@@ -1,10 +1,54 @@
-"""Argument types shared by the subcommands: a bad value is a usage error (exit 2)."""
+"""What every subcommand checks the same way: numbers, size lists, output paths, optional extras.
+
+A bad value given on the command line is a usage error (argparse, exit 2); an
+output path that cannot be written is an error (exit 1) raised before any work.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ..io.atomic import resolve_target
+
+# The extra that installs each optional library the commands use.
+EXTRAS = {
+    "rich": "cli",
+    "sklearn": "cli",  # the bundled digits
+    "matplotlib": "plot",
+    "starlette": "web",
+    "uvicorn": "web",
+    "onnx": "export",
+    "onnxruntime": "export",
+    "mpi4py": "mpi",
+}
+
+
+def install_hint(module: str) -> str | None:
+    """The exact ``pip install`` line for an optional library, or None if it is not one."""
+    extra = EXTRAS.get(module.split(".")[0])
+    return None if extra is None else f'pip install "nablanet[{extra}]"'
+
+
+def need(module: str, what: str) -> None:
+    """Fail now, naming the install line, when an optional library is missing."""
+    if importlib.util.find_spec(module) is None:
+        raise MissingExtra(f"{what} needs {module}: {install_hint(module)}")
+
+
+def has(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+class MissingExtra(RuntimeError):
+    """An optional library that a command needs is not installed."""
+
+
+# -- numbers -------------------------------------------------------------------------------
 
 
 def _number(kind: type, ok: Callable[[float], bool], what: str) -> Callable[[str], float]:
@@ -21,27 +65,50 @@ def _number(kind: type, ok: Callable[[float], bool], what: str) -> Callable[[str
     return parse
 
 
-positive_int = _number(int, lambda n: n >= 1, "a positive integer")
-count = _number(int, lambda n: n >= 0, "an integer ≥ 0")
+def integer(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An integer in [minimum, maximum]: the one integer check every option uses."""
+    if maximum is None:
+        what = "a positive integer" if minimum == 1 else f"an integer ≥ {minimum}"
+    else:
+        what = f"an integer in [{minimum}, {maximum}]"
+    return _number(int, lambda n: n >= minimum and (maximum is None or n <= maximum), what)
+
+
+positive_int = integer(1)
+count = integer(0)
+seed = integer(0, 2**32 - 1)
 positive_float = _number(float, lambda x: 0 < x < math.inf, "a positive number")
 nonnegative_float = _number(float, lambda x: 0 <= x < math.inf, "a number ≥ 0")
 fraction = _number(float, lambda x: 0 <= x < 1, "a fraction in [0, 1)")
+open_fraction = _number(float, lambda x: 0 < x < 1, "a fraction in (0, 1)")
 
 
-def sizes(text: str) -> list[int]:
-    """Comma-separated layer sizes, each ≥ 1: ``784,30,10``."""
+def _integers(text: str, what: str) -> list[int]:
+    cells = text.split(",")
+    if any(not c.strip() for c in cells):
+        raise argparse.ArgumentTypeError(f"{text!r} has an empty entry; expected {what} such as 128,64")
     try:
-        values = [int(s) for s in text.split(",") if s.strip()]
+        values = [int(c) for c in cells]
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
-    if not values or any(n < 1 for n in values):
+    if any(n < 1 for n in values):
         raise argparse.ArgumentTypeError(f"expected integers ≥ 1, got {text!r}")
     return values
 
 
+def sizes(text: str) -> list[int]:
+    """Every layer's size, input first: ``784,30,10`` (``--sizes``)."""
+    values = _integers(text, "layer sizes")
+    if len(values) < 2:
+        raise argparse.ArgumentTypeError(
+            f"--sizes lists every layer, input first and output last (e.g. 784,30,10), got {text!r}"
+        )
+    return values
+
+
 def hidden_sizes(text: str) -> list[int]:
-    """Hidden layer sizes, or ``none`` (or 0) for a network without hidden layers."""
-    return [] if text.strip().lower() in ("none", "0") else sizes(text)
+    """Hidden layer sizes (``--layers``), or ``none`` (or 0) for no hidden layer."""
+    return [] if text.strip().lower() in ("none", "0") else _integers(text, "hidden sizes")
 
 
 def numbers(text: str) -> list[float]:
@@ -53,3 +120,46 @@ def numbers(text: str) -> list[float]:
     if not values or not all(math.isfinite(v) for v in values):
         raise argparse.ArgumentTypeError(f"expected finite numbers, got {text!r}")
     return values
+
+
+def rates(text: str) -> float | list[float]:
+    """A dropout rate in [0, 1), or one per hidden layer: ``0.5`` or ``0.5,0.2``."""
+    values = numbers(text)
+    if not all(0 <= p < 1 for p in values):
+        raise argparse.ArgumentTypeError(f"dropout rates must be in [0, 1), got {text!r}")
+    return values[0] if len(values) == 1 and "," not in text else values
+
+
+def no_layers(command: str, example: str):
+    """The type of a command's ``--layers`` where only ``--sizes`` applies: a clear usage error."""
+
+    def parse(text: str):
+        raise argparse.ArgumentTypeError(
+            f"{command} takes every layer's size as --sizes (e.g. --sizes {example}); "
+            "--layers means hidden sizes only, as in nablanet train"
+        )
+
+    parse.__name__ = "--layers"
+    return parse
+
+
+# -- output paths ----------------------------------------------------------------------------
+
+
+def check_output(path: str | os.PathLike, flag: str, suffixes: Sequence[str] = ()) -> Path:
+    """``path`` if a file can be written there, or an error naming ``flag`` (call before any work)."""
+    p = Path(path)
+    if suffixes and p.suffix.lower() not in suffixes:
+        raise ValueError(f"{flag} {p}: the name must end in {' or '.join(suffixes)}")
+    if p.is_dir():
+        example = p / ("out" + (suffixes[0] if suffixes else ".npz"))
+        raise IsADirectoryError(f"{flag} {p}: is a folder; give a file name, e.g. {example}")
+    if not p.parent.is_dir():
+        raise FileNotFoundError(f"{flag} {p}: the folder {p.parent} does not exist")
+    try:
+        target = resolve_target(p)
+    except OSError as e:
+        raise OSError(e.errno, f"{flag} {p}: {e.strerror}") from None
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise PermissionError(f"{flag} {p}: the folder {target.parent} is not writable")
+    return p

@@ -1,8 +1,12 @@
 """``nablanet experiment``, ``gradcheck`` and ``trace``: the teaching instruments.
 
     nablanet experiment speed|saturation|vanishing|paths|costs [--plot out.png] [--json] ...
-    nablanet gradcheck --layers 784,30,10 [--activation ...] [--cost ...] [--dtype ...]
-    nablanet trace [--explain]
+    nablanet gradcheck --sizes 784,30,10 [--activation ...] [--cost ...] [--dtype ...]
+    nablanet trace [--sizes 2,3,2] [--explain]
+
+As everywhere in the command line, ``--layers`` gives hidden sizes only and
+``--sizes`` every layer's, input first: gradcheck, trace and ``experiment paths``
+take ``--sizes``, and refuse ``--layers`` with a message saying so.
 
 Results go to stdout as text, or with ``--json`` as one JSON object. ``gradcheck``
 exits with status 1 when a layer fails the check.
@@ -10,12 +14,48 @@ exits with status 1 when a layer fails the check.
 
 from __future__ import annotations
 
+import argparse
 import json
 from typing import Any
 
 import numpy as np
 
-from ._args import count, numbers, positive_float, positive_int, sizes
+from .. import activations, costs
+from ..initializers import names as initializer_names
+from ..network import Network
+from ..teaching import experiments
+from ..teaching.experiments._common import jsonable
+from ..teaching.gradcheck import format_table, gradcheck
+from ..teaching.trace import explain, render, trace
+from ._args import (
+    check_output,
+    count,
+    hidden_sizes,
+    need,
+    no_layers,
+    numbers,
+    positive_float,
+    positive_int,
+    seed,
+    sizes,
+)
+
+
+def some_hidden(text: str) -> list[int]:
+    """Hidden sizes, at least one layer: ``30`` or ``30,30``."""
+    values = hidden_sizes(text)
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected hidden sizes such as 30 or 30,30, got {text!r}")
+    return values
+
+
+def indices(text: str) -> list[int]:
+    """Three 1-based indices l,j,k."""
+    values = sizes(text) if text.count(",") else []
+    if len(values) != 3:
+        raise argparse.ArgumentTypeError(f"--weight takes three numbers l,j,k (1-based), got {text!r}")
+    return values
+
 
 # Per experiment: (help, [(flag, argparse keywords, run() keyword)]).
 _COMMON_DATA = [
@@ -28,7 +68,7 @@ _COMMON_DATA = [
         },
         "dataset",
     ),
-    ("--seed", {"type": int, "default": 0}, "seed"),
+    ("--seed", {"type": seed, "default": 0}, "seed"),
 ]
 
 
@@ -56,9 +96,9 @@ EXPERIMENTS: dict[str, tuple[str, list]] = {
         "time a forward pass, backprop and the numerical gradient (46)",
         [
             (
-                "--hidden",
+                ("--layers", "--hidden"),
                 {
-                    "type": sizes,
+                    "type": some_hidden,
                     "default": [30],
                     "help": "hidden layer sizes (default 30: the seeds' [784, 30, 10])",
                 },
@@ -96,8 +136,8 @@ EXPERIMENTS: dict[str, tuple[str, list]] = {
         [
             *_TRAINING_RUN,
             (
-                "--hidden",
-                {"type": sizes, "default": [30, 30], "help": "hidden layer sizes (default 30,30)"},
+                ("--layers", "--hidden"),
+                {"type": some_hidden, "default": [30, 30], "help": "hidden layer sizes (default 30,30)"},
                 "hidden",
             ),
             (
@@ -128,18 +168,27 @@ EXPERIMENTS: dict[str, tuple[str, list]] = {
         "∂C/∂w as a sum over every path to the cost, against backprop",
         [
             (
-                "--layers",
-                {"type": sizes, "default": [2, 3, 3, 2], "help": "a tiny network (default 2,3,3,2)"},
+                "--sizes",
+                {
+                    "type": sizes,
+                    "default": [2, 3, 3, 2],
+                    "help": "every layer's size: a tiny network (default 2,3,3,2)",
+                },
                 "sizes",
             ),
             (
+                "--layers",
+                {"type": no_layers("experiment paths", "2,3,3,2"), "help": argparse.SUPPRESS},
+                "_layers",
+            ),
+            (
                 "--weight",
-                {"type": sizes, "default": [1, 1, 1], "help": "l,j,k of w^l_jk (1-based)"},
+                {"type": indices, "default": [1, 1, 1], "help": "l,j,k of w^l_jk (1-based)"},
                 "weight",
             ),
-            ("--activation", {"default": "sigmoid"}, "activation"),
-            ("--cost", {"default": "quadratic"}, "cost"),
-            ("--seed", {"type": int, "default": 0}, "seed"),
+            ("--activation", {"default": "sigmoid", "choices": activations.names()}, "activation"),
+            ("--cost", {"default": "quadratic", "choices": costs.names()}, "cost"),
+            ("--seed", {"type": seed, "default": 0}, "seed"),
         ],
     ),
     "costs": (
@@ -160,7 +209,7 @@ EXPERIMENTS: dict[str, tuple[str, list]] = {
             (
                 "--seed",
                 {
-                    "type": int,
+                    "type": seed,
                     "default": 0,
                     "help": "accepted for uniformity: one example and a fixed start leave nothing random",
                 },
@@ -191,25 +240,21 @@ def _register_experiment(subparsers) -> None:
         q = names.add_parser(name, help=help_text, description=help_text)
         q.add_argument("--plot", metavar="PATH", help="also write the figure to this .png (or .svg) file")
         q.add_argument("--json", action="store_true", help="print the data as one JSON object")
-        for flag, kwargs, dest in options:
-            q.add_argument(flag, dest=dest, **kwargs)
-        q.set_defaults(func=_run_experiment, options=[dest for _, _, dest in options])
+        for flags, kwargs, dest in options:
+            q.add_argument(*((flags,) if isinstance(flags, str) else flags), dest=dest, **kwargs)
+        keep = [dest for _, _, dest in options if not dest.startswith("_")]
+        q.set_defaults(func=_run_experiment, options=keep)
 
 
 def _run_experiment(args) -> int:
-    from nablanet.teaching import experiments
-    from nablanet.teaching.experiments._common import check_plot_path, jsonable
-
     module = experiments.get(args.experiment)
-    if args.plot:
-        check_plot_path(args.plot)
-        import matplotlib  # noqa: F401  (fail now, not after the run, if it is missing)
+    if args.plot:  # fail now, not after the run
+        check_output(args.plot, "--plot", (".png", ".svg"))
+        need("matplotlib", "--plot")
     kwargs = {dest: getattr(args, dest) for dest in args.options}
     for key in ("hidden", "sizes", "weight"):
         if key in kwargs:
             kwargs[key] = tuple(kwargs[key])
-    if args.experiment == "paths" and len(kwargs["weight"]) != 3:
-        raise ValueError(f"--weight takes three numbers l,j,k; got {len(kwargs['weight'])}")
     result = module.run(**kwargs)
     if args.plot:
         module.plot(result, args.plot)
@@ -226,19 +271,20 @@ def _run_experiment(args) -> int:
 
 
 def _register_gradcheck(subparsers) -> None:
-    from nablanet import activations, costs
-
     p = subparsers.add_parser(
         "gradcheck",
         help="check backprop's gradient against finite differences, layer by layer",
         description="Compare backprop's gradient with the numerical gradient (central differences, "
         "or the seeds' forward difference (46)) on a seeded random network and batch.",
     )
-    p.add_argument("--layers", type=sizes, default=[784, 30, 10], help="layer sizes, input first (784,30,10)")
+    p.add_argument(
+        "--sizes", type=sizes, default=[784, 30, 10], help="every layer's size, input first (784,30,10)"
+    )
+    p.add_argument("--layers", type=no_layers("gradcheck", "784,30,10"), help=argparse.SUPPRESS)
     p.add_argument("--activation", default="sigmoid", choices=activations.names())
     p.add_argument("--output", default=None, choices=activations.names(), help="output activation")
     p.add_argument("--cost", default="quadratic", choices=costs.names())
-    p.add_argument("--init", default="standard")
+    p.add_argument("--init", default="standard", choices=initializer_names())
     p.add_argument("--dtype", default="float64", choices=("float32", "float64"))
     p.add_argument("--method", default="central", choices=("central", "forward"))
     p.add_argument(
@@ -254,19 +300,14 @@ def _register_gradcheck(subparsers) -> None:
         choices=("float64", "float32", "same"),
         help="dtype the differences are taken in (same: the network's)",
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.set_defaults(func=_run_gradcheck)
 
 
 def _run_gradcheck(args) -> int:
-    from nablanet import Network
-    from nablanet.teaching.gradcheck import gradcheck
-
-    if len(args.layers) < 2:
-        raise ValueError(f"--layers needs at least an input and an output size, got {args.layers}")
     net = Network(
-        args.layers,
+        args.sizes,
         activation=args.activation,
         output=args.output,
         cost=args.cost,
@@ -275,8 +316,8 @@ def _run_gradcheck(args) -> int:
         seed=args.seed,
     )
     rng = np.random.default_rng(args.seed)
-    X = rng.uniform(0, 1, (args.batch_size, args.layers[0]))
-    n_out = args.layers[-1]
+    X = rng.uniform(0, 1, (args.batch_size, args.sizes[0]))
+    n_out = args.sizes[-1]
     y = rng.integers(0, max(n_out, 2), args.batch_size)  # class labels; 0/1 targets for one output
     numerical_dtype = None if args.numerical_dtype == "same" else args.numerical_dtype
     result = gradcheck(
@@ -292,8 +333,6 @@ def _run_gradcheck(args) -> int:
 
 
 def _print_table(result) -> None:
-    from nablanet.teaching.gradcheck import format_table
-
     try:
         from rich.console import Console
         from rich.table import Table
@@ -331,21 +370,22 @@ def _print_table(result) -> None:
 
 
 def _register_trace(subparsers) -> None:
-    from nablanet import activations, costs
-
     p = subparsers.add_parser(
         "trace",
         help="every quantity backprop computes for one example, labelled with its equation",
         description="Backprop on one example through a tiny network whose weights are seeded "
         "and rounded to one decimal, so every number can be checked by hand.",
     )
-    p.add_argument("--layers", type=sizes, default=[2, 3, 2], help="layer sizes (default 2,3,2)")
+    p.add_argument(
+        "--sizes", type=sizes, default=[2, 3, 2], help="every layer's size, input first (default 2,3,2)"
+    )
+    p.add_argument("--layers", type=no_layers("trace", "2,3,2"), help=argparse.SUPPRESS)
     p.add_argument("--x", type=numbers, default=None, help="the input, e.g. 0.5,1.0 (default: seeded)")
     p.add_argument("--y", type=numbers, default=None, help="a class label, or a target vector (default: 1)")
     p.add_argument("--activation", default="sigmoid", choices=activations.names())
     p.add_argument("--output", default=None, choices=activations.names())
     p.add_argument("--cost", default="quadratic", choices=costs.names())
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed, default=0)
     p.add_argument("--digits", type=positive_int, default=4, help="decimals shown (default 4)")
     p.add_argument("--explain", action="store_true", help="show each equation with its numbers substituted")
     p.add_argument("--json", action="store_true", help="print the trace as one JSON object")
@@ -354,8 +394,6 @@ def _register_trace(subparsers) -> None:
 
 def tiny_network(sizes, activation="sigmoid", output=None, cost="quadratic", seed=0):
     """A float64 network whose weights and biases are seeded multiples of 0.1 in [−0.9, 0.9]."""
-    from nablanet import Network
-
     net = Network(sizes, activation=activation, output=output, cost=cost, dtype="float64", seed=seed)
     rng = np.random.default_rng(seed)
     net.W = [rng.integers(-9, 10, W.shape) / 10 for W in net.W]
@@ -364,16 +402,13 @@ def tiny_network(sizes, activation="sigmoid", output=None, cost="quadratic", see
 
 
 def _run_trace(args) -> int:
-    from nablanet.teaching.trace import explain, render, trace
-
-    if len(args.layers) < 2:
-        raise ValueError(f"--layers needs at least an input and an output size, got {args.layers}")
-    if max(args.layers) > 16:
+    if max(args.sizes) > 16:
+        shown = ",".join(map(str, args.sizes))
         raise ValueError(
-            f"trace is for tiny networks a person can follow; --layers {args.layers} has a layer over 16"
+            f"trace is for tiny networks a person can follow; --sizes {shown} has a layer over 16"
         )
-    net = tiny_network(args.layers, args.activation, args.output, args.cost, args.seed)
-    n_in, n_out = args.layers[0], args.layers[-1]
+    net = tiny_network(args.sizes, args.activation, args.output, args.cost, args.seed)
+    n_in, n_out = args.sizes[0], args.sizes[-1]
     x = (
         args.x
         if args.x is not None

@@ -17,6 +17,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .. import datasets
+from ..io import model as files
+from ..training.checkpoint import load_run, read_checkpoint
+from ..viz import plots
+from ..viz.report import history_from_dict, write_report
+from ._args import check_output, has, install_hint, need
+from ._data import load_dataset
+from .evaluate import data_settings
+
 # What ``--what`` accepts, and whether it needs test data.
 PLOTS = {
     "curves": False,
@@ -55,8 +64,11 @@ def register(subparsers) -> None:
 
 
 def _data_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", help="test data: digits, fashion-mnist, mnist, or a .csv/.npz file "
-                   "(default: the dataset the model was trained on, if it is on this machine)")  # fmt: skip
+    p.add_argument(
+        "--data",
+        help="test data: digits, fashion-mnist, mnist, or a .csv/.npz file "
+        "(default: the dataset the model was trained on, if it is on this machine)",
+    )
     p.add_argument("--data-dir", help="folder with MNIST-style IDX files")
     p.add_argument("--target", help="CSV label column, by name or index (default: the last)")
     p.add_argument("--standardize", action="store_true", default=None, help="standardise the inputs")
@@ -78,15 +90,10 @@ def _shape(text: str) -> tuple[int, ...]:
 
 def load_source(path: str) -> tuple[Any, Any, dict]:
     """The network, its History and its hyperparameters, from a model or checkpoint file."""
-    from nablanet.io import model as files
-    from nablanet.viz.report import history_from_dict
-
     if not Path(path).is_file():
         raise FileNotFoundError(f"{path}: no such file")
     kind = files.read_header(path).get("kind")
     if kind == "checkpoint":
-        from nablanet.training.checkpoint import load_run, read_checkpoint
-
         header = read_checkpoint(path)[0]
         net, history = load_run(path).net, history_from_dict(header.get("history") or {})
     elif kind == "model":
@@ -100,26 +107,18 @@ def load_source(path: str) -> tuple[Any, Any, dict]:
 
 def load_test_data(args, net, hyper: dict, required: bool):
     """The Dataset to test on, or None (with a note on stderr) when it cannot be had."""
-    from nablanet import datasets
-
     explicit = args.data is not None
-    name = args.data if explicit else hyper.get("data")
-    if name is None:
+    if not explicit and hyper.get("data") is None:
         if required:
             raise ValueError(
                 "this needs test data: pass --data (digits, fashion-mnist, mnist or a .csv/.npz)"
             )
         return None
-    target = args.target if args.target is not None else hyper.get("target", -1)
-    standardize = args.standardize if args.standardize is not None else bool(hyper.get("standardize"))
+    settings = data_settings(args, hyper)
+    if not explicit:
+        settings["data_dir"] = args.data_dir or hyper.get("data_dir")
     try:
-        data = datasets.load(
-            name,
-            args.data_dir if explicit else args.data_dir or hyper.get("data_dir"),
-            standardize,
-            download=explicit,  # never fetch behind the user's back
-            target=int(target) if str(target).lstrip("-").isdigit() else target,
-        )
+        data, _ = load_dataset(settings, download=explicit)  # never fetch behind the user's back
     except datasets.DatasetError as e:
         if explicit or required:
             raise
@@ -136,13 +135,8 @@ def load_test_data(args, net, hyper: dict, required: bool):
 
 
 def cmd_plot(args) -> int:
-    from nablanet.viz import plots
-
-    out = Path(args.output)
-    if out.suffix.lower().lstrip(".") not in plots.FORMATS:
-        raise ValueError(f"-o {out}: the name must end in .png or .svg")
-    if not out.parent.is_dir():
-        raise FileNotFoundError(f"-o {out}: directory {out.parent} does not exist")
+    out = check_output(args.output, "-o", tuple(f".{f}" for f in plots.FORMATS))
+    need("matplotlib", "nablanet plot")
     net, history, hyper = load_source(args.source)
     data = load_test_data(args, net, hyper, required=True) if PLOTS[args.what] else None
     plots.save(_draw(args, net, history, data), out)
@@ -151,8 +145,6 @@ def cmd_plot(args) -> int:
 
 
 def _draw(args, net, history, data):
-    from nablanet.viz import plots
-
     what = args.what
     if what in ("curves", "layers", "saturation"):
         return getattr(plots, what)(history)
@@ -162,21 +154,25 @@ def _draw(args, net, history, data):
     if what == "activations":
         return plots.activations(net, X, args.layer)
     if what == "confusion":
-        return plots.confusion(y, net.predict(X), max(net.sizes[-1], 2))
+        return plots.confusion(y, net.predict(X), max(net.sizes[-1], 2), classes=net.classes)
     if what == "misclassified":
         shape = args.image_shape or data.image_shape
         if not shape:
             raise ValueError(
                 f"{data.name} holds no images; pass --image-shape HxW to show its inputs as images"
             )
-        return plots.misclassified(X, y, net.predict(X), shape)
-    return plots.boundary(net, X, y)
+        return plots.misclassified(X, y, net.predict(X), shape, classes=net.classes)
+    return plots.boundary(net, X, y, shift=data.input_shift, scale=data.input_scale)
 
 
 def cmd_report(args) -> int:
-    from nablanet.viz.report import check_report_path, write_report
-
-    out = check_report_path(args.output)
+    out = check_output(args.output, "-o", (".html", ".htm"))
+    if not has("matplotlib"):
+        print(
+            f"nablanet: warning: the report will have no plots: they need matplotlib "
+            f"({install_hint('matplotlib')})",
+            file=sys.stderr,
+        )
     net, history, hyper = load_source(args.source)
     data = load_test_data(args, net, hyper, required=False)
     config = {k: v for k, v in hyper.items() if k != "dataset"}
