@@ -12,7 +12,7 @@ import pytest
 SRC = pathlib.Path(__file__).resolve().parent.parent / "src" / "nablanet"
 
 LAYERS = [
-    ("maths", ["_version", "errors", "blas", "defaults", "activations", "costs", "initializers"]),
+    ("maths", ["_version", "errors", "blas", "registry", "defaults", "activations", "costs", "initializers"]),
     ("network", ["buffers", "network"]),
     ("backprop", ["backprop"]),
     ("optimizers", ["optimizers"]),

@@ -35,6 +35,8 @@ import inspect
 
 import numpy as np
 
+from .registry import Registry
+
 __all__ = [
     "Activation",
     "Sigmoid",
@@ -444,24 +446,10 @@ def _into_out(f, takes_out: bool):
     return into_out
 
 
-_REGISTRY: dict[str, type[Activation]] = {
-    cls.name: cls for cls in (Sigmoid, Tanh, ReLU, LeakyReLU, Identity, Softmax)
-}
-_ALIASES = {"linear": "identity", "leakyrelu": "leaky_relu", "logistic": "sigmoid"}
-
-
-def names() -> list[str]:
-    """The names ``get`` accepts."""
-    return sorted(_REGISTRY)
-
-
-def get(spec: str | Activation) -> Activation:
-    """An activation object from its name (or the object itself)."""
-    if isinstance(spec, Activation):
-        return spec
-    if not isinstance(spec, str):
-        raise TypeError(f"an activation must be a name or an Activation, got {type(spec).__name__}")
-    key = _ALIASES.get(spec.lower(), spec.lower())
-    if key not in _REGISTRY:
-        raise ValueError(f"unknown activation {spec!r}; choose one of {', '.join(names())}")
-    return _REGISTRY[key]()
+_REGISTRY = Registry(
+    "activation",
+    {cls.name: cls for cls in (Sigmoid, Tanh, ReLU, LeakyReLU, Identity, Softmax)},
+    {"linear": "identity", "leakyrelu": "leaky_relu", "logistic": "sigmoid"},
+    Activation,
+)
+names, get = _REGISTRY.names, _REGISTRY.get

@@ -29,6 +29,7 @@ import numpy as np
 
 from .activations import Activation, Sigmoid, Softmax
 from .blas import vdot
+from .registry import Registry
 
 __all__ = ["Cost", "Quadratic", "BinaryCrossEntropy", "CategoricalCrossEntropy", "get", "names"]
 
@@ -208,11 +209,13 @@ class CategoricalCrossEntropy(Cost):
             # The canonical pair: the softmax Jacobian a_k(δ_jk − a_j) applied to
             # −y/a gives a_k Σ_j y_j − y_k = a_k − y_k, because each target column
             # sums to 1. So δ^L = a − y, with no division by a: stable even when
-            # a_k ≈ 0. Where a_j* > ½ has rounded towards 1, its entry is taken
-            # from the others, as δ sums to 0 over a column: a_j* − y_j* =
-            # −Σ_{k≠j*} (a_k − y_k), exact because every other a_k ≤ ½ is.
+            # a_k ≈ 0. One more term keeps it exact where the largest a_j has
+            # rounded to 1 (a_j − 1 = 0, where the exact value is −Σ_{k≠j} a_k):
+            # δ = (a − y) − a Σ_k (a_k − y_k) is the same in exact arithmetic (the
+            # sum is Σa − Σy = 0), and gives that entry from the other a_k ≤ ½,
+            # which are exact.
             d = a - y
-            np.subtract(d, d.sum(axis=0), out=d, where=a > 0.5)
+            d -= a * d.sum(axis=0)
             return d
         return self.delta_exact(z, a, y, act)
 
@@ -221,32 +224,18 @@ class CategoricalCrossEntropy(Cost):
         return -act.backward_log(z, a, y)
 
 
-_REGISTRY: dict[str, type[Cost]] = {
-    cls.name: cls for cls in (Quadratic, BinaryCrossEntropy, CategoricalCrossEntropy)
-}
-_ALIASES = {
-    "mse": "quadratic",
-    "bce": "binary_cross_entropy",
-    "binary_crossentropy": "binary_cross_entropy",
-    "ce": "cross_entropy",
-    "categorical_cross_entropy": "cross_entropy",
-    "categorical_crossentropy": "cross_entropy",
-    "crossentropy": "cross_entropy",
-}
-
-
-def names() -> list[str]:
-    """The names ``get`` accepts."""
-    return sorted(_REGISTRY)
-
-
-def get(spec: str | Cost) -> Cost:
-    """A cost object from its name (or the object itself)."""
-    if isinstance(spec, Cost):
-        return spec
-    if not isinstance(spec, str):
-        raise TypeError(f"a cost must be a name or a Cost, got {type(spec).__name__}")
-    key = _ALIASES.get(spec.lower(), spec.lower())
-    if key not in _REGISTRY:
-        raise ValueError(f"unknown cost {spec!r}; choose one of {', '.join(names())}")
-    return _REGISTRY[key]()
+_REGISTRY = Registry(
+    "cost",
+    {cls.name: cls for cls in (Quadratic, BinaryCrossEntropy, CategoricalCrossEntropy)},
+    {
+        "mse": "quadratic",
+        "bce": "binary_cross_entropy",
+        "binary_crossentropy": "binary_cross_entropy",
+        "ce": "cross_entropy",
+        "categorical_cross_entropy": "cross_entropy",
+        "categorical_crossentropy": "cross_entropy",
+        "crossentropy": "cross_entropy",
+    },
+    Cost,
+)
+names, get = _REGISTRY.names, _REGISTRY.get

@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .registry import Registry
+
 __all__ = ["zeros", "standard", "scaled", "he", "glorot", "get", "names"]
 
 Initializer = Callable[[int, int, np.random.Generator], tuple[np.ndarray, np.ndarray]]
@@ -41,28 +43,11 @@ def glorot(n_out: int, n_in: int, rng: np.random.Generator) -> tuple[np.ndarray,
     return rng.uniform(-r, r, (n_out, n_in)), np.zeros(n_out)
 
 
-_REGISTRY: dict[str, Initializer] = {
-    "zeros": zeros,
-    "standard": standard,
-    "scaled": scaled,
-    "he": he,
-    "glorot": glorot,
-}
-_ALIASES = {"normal": "standard", "lecun": "scaled", "xavier": "glorot", "kaiming": "he"}
-
-
-def names() -> list[str]:
-    """The names ``get`` accepts."""
-    return sorted(_REGISTRY)
-
-
-def get(spec: str | Initializer) -> Initializer:
-    """An initialiser from its name (or a callable with the same signature)."""
-    if callable(spec):
-        return spec
-    if not isinstance(spec, str):
-        raise TypeError(f"init must be a name or a callable, got {type(spec).__name__}")
-    key = _ALIASES.get(spec.lower(), spec.lower())
-    if key not in _REGISTRY:
-        raise ValueError(f"unknown init {spec!r}; choose one of {', '.join(names())}")
-    return _REGISTRY[key]
+_REGISTRY = Registry(
+    "init",
+    {"zeros": zeros, "standard": standard, "scaled": scaled, "he": he, "glorot": glorot},
+    {"normal": "standard", "lecun": "scaled", "xavier": "glorot", "kaiming": "he"},
+    callable,  # a function of one's own with the same signature is used as it is
+    lambda f: f,
+)
+names, get = _REGISTRY.names, _REGISTRY.get

@@ -28,6 +28,7 @@ import numpy as np
 
 from .blas import axpy, vdot
 from .errors import NonFiniteUpdate
+from .registry import Registry
 
 __all__ = ["Optimizer", "SGD", "Momentum", "Adam", "NonFiniteUpdate", "get", "names"]
 
@@ -198,20 +199,5 @@ def _norm(params: list[np.ndarray]) -> float:
     return math.sqrt(total) if math.isfinite(total) else math.inf
 
 
-_REGISTRY: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Momentum, Adam)}
-
-
-def names() -> list[str]:
-    """The names ``get`` accepts."""
-    return sorted(_REGISTRY)
-
-
-def get(spec: str | Optimizer, **hyper: float) -> Optimizer:
-    """An optimizer from its name and hyperparameters (or the object itself)."""
-    if isinstance(spec, Optimizer):
-        return spec
-    if not isinstance(spec, str):
-        raise TypeError(f"an optimizer must be a name or an Optimizer, got {type(spec).__name__}")
-    if spec.lower() not in _REGISTRY:
-        raise ValueError(f"unknown optimizer {spec!r}; choose one of {', '.join(names())}")
-    return _REGISTRY[spec.lower()](**hyper)
+_REGISTRY = Registry("optimizer", {cls.name: cls for cls in (SGD, Momentum, Adam)}, base=Optimizer)
+names, get = _REGISTRY.names, _REGISTRY.get
