@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import resource
 
-import numpy as np
 from mpi4py import MPI
 
 import nablanet
@@ -43,7 +42,9 @@ def main() -> None:
         print(f"Fashion-MNIST arrays: {nbytes / 2**20:.0f} MiB ({data.X_train.dtype}); K = {comm.Get_size()}")
         print(f"cost {h.cost[-1]:.4f}, test accuracy {test[1]:.4f}")
         for rank, s, l, t in rows:
-            print(f"rank {rank}: peak RSS {s:.0f} MiB at start, {l:.0f} MiB loaded, {t:.0f} MiB after training")
+            print(
+                f"rank {rank}: peak RSS {s:.0f} MiB at start, {l:.0f} MiB loaded, {t:.0f} MiB after training"
+            )
 
 
 if __name__ == "__main__":

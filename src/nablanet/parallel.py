@@ -182,7 +182,7 @@ class DataParallel:
             "dropout": run.dropout,
         }
         everyone = self.comm.allgather(mine)
-        for key, value in mine.items():
+        for key in mine:
             for r, theirs in enumerate(everyone):
                 if theirs[key] != everyone[0][key]:
                     raise ValueError(
@@ -239,7 +239,11 @@ class DataParallel:
             kept = self._gathered.get(len(rows))
             if kept is None:
                 w = None if weight is None else np.empty(len(rows), weight.dtype)
-                kept = (np.empty((len(rows), X.shape[1]), X.dtype), np.empty((Y.shape[1], len(rows)), Y.dtype), w)
+                kept = (
+                    np.empty((len(rows), X.shape[1]), X.dtype),
+                    np.empty((Y.shape[1], len(rows)), Y.dtype),
+                    w,
+                )
                 self._gathered[len(rows)] = kept
             x, y, w = kept
             X.take(rows, axis=0, out=x, mode="clip")

@@ -1,4 +1,4 @@
-"""Run under ``mpiexec -n K python ranks.py MODE OUT ...`` by tests/test_mpi.py (and once, plainly, in-process).
+"""Run under ``mpiexec -n K python ranks.py MODE OUT ...`` by tests/test_mpi.py (or plainly, in-process).
 
 Modes:
   agree OUT [RESUME]  the configurations of ``CONFIGS``, 2 epochs each; every rank checks after every
@@ -187,9 +187,16 @@ def main() -> None:
         X, y, _ = data(4000)
         try:
             nablanet.fit(
-                nablanet.Network([8, 64, 64, 3], seed=1), X, y, epochs=10_000, batch_size=16,
-                checkpoint=args[0], checkpoint_every=5, callbacks=[Mark(args[0], args[1], rank)],
-                health=False, comm=comm,
+                nablanet.Network([8, 64, 64, 3], seed=1),
+                X,
+                y,
+                epochs=10_000,
+                batch_size=16,
+                checkpoint=args[0],
+                checkpoint_every=5,
+                callbacks=[Mark(args[0], args[1], rank)],
+                health=False,
+                comm=comm,
             )
         except KeyboardInterrupt:
             sys.exit(130)
