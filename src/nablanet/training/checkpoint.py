@@ -43,7 +43,7 @@ from ..io.container import FORMAT, FORMAT_VERSION, read_container, write_contain
 from ..io.model import check_header, check_weights, network_from_spec, network_spec, weight_arrays
 from ..network import Network
 from ..train import Callback, History, Run
-from .checks import check_dropout, check_lmbda
+from .checks import check_count, check_dropout, check_lmbda
 
 __all__ = ["Checkpoint", "load_run", "previous_path", "read_checkpoint"]
 
@@ -65,9 +65,8 @@ def previous_path(path: str | os.PathLike) -> Path:
 
 
 def _check_every(every: Any) -> int | None:
-    if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
-        raise ValueError(f"checkpoint every must be a positive number of mini-batches, got {every!r}")
-    return every
+    """None (each epoch's end), or a number of mini-batches ≥ 1."""
+    return None if every is None else check_count(every, "checkpoint_every")
 
 
 class Checkpoint(Callback):
@@ -346,12 +345,12 @@ def _run_state(header: dict, arrays: dict, net: Network, source: Path) -> tuple[
         run = {
             "optimizer": _optimizer(state["optimizer"], arrays, net),
             "rng": _generator(state["rng_state"]),
-            "epochs": _whole(state["epochs"], "epochs"),
-            "batch_size": _whole(state["batch_size"], "batch_size", minimum=1),
-            "lmbda": _lmbda(state["lmbda"]),
+            "epochs": check_count(state["epochs"], "epochs", minimum=0),
+            "batch_size": check_count(state["batch_size"], "batch_size"),
+            "lmbda": check_lmbda(state["lmbda"]),
             "history": _history(header["history"], state["epoch"]),
-            "epoch": _whole(state["epoch"], "epoch"),
-            "batch": _whole(state["batch"], "batch"),
+            "epoch": check_count(state["epoch"], "epoch", minimum=0),
+            "batch": check_count(state["batch"], "batch", minimum=0),
             "epoch_rng_state": state["epoch_rng_state"],
             "cost_sum": _finite(state["cost_sum"], "cost_sum"),
             "seconds": _finite(state["seconds"], "seconds", minimum=0),
@@ -359,7 +358,7 @@ def _run_state(header: dict, arrays: dict, net: Network, source: Path) -> tuple[
             "l1": check_lmbda(state.get("l1", 0.0), "l1"),
             "dropout": check_dropout(state.get("dropout") or 0.0, net.L - 1),
         }
-        sequence = _whole(state.get("sequence", 0), "sequence")
+        sequence = check_count(state.get("sequence", 0), "sequence", minimum=0)
         if run["epoch"] > run["epochs"]:
             raise ValueError(f"epoch {run['epoch']} is past the run's {run['epochs']} epochs")
         if run["epoch_rng_state"] is not None:
@@ -371,18 +370,6 @@ def _run_state(header: dict, arrays: dict, net: Network, source: Path) -> tuple[
             f"{source}: the checkpoint's run state is invalid ({type(e).__name__}: {e})"
         ) from None
     return run, sequence
-
-
-def _whole(value, name: str, minimum: int = 0) -> int:
-    if type(value) is not int or value < minimum:
-        raise ValueError(f"{name} must be an integer ≥ {minimum}, got {value!r}")
-    return value
-
-
-def _lmbda(value) -> float:
-    if type(value) not in (int, float) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"lmbda must be a finite number ≥ 0, got {value!r}")
-    return float(value)
 
 
 def _finite(value, name: str, minimum: float = -math.inf) -> float:
@@ -448,7 +435,7 @@ def _optimizer(spec: dict, arrays: dict, net: Network) -> optimizers.Optimizer:
             raise ValueError(f"the optimizer's {slot} arrays do not match the network's parameters")
         if not all(np.isfinite(a).all() for a in state[slot]):
             raise ValueError(f"the optimizer's {slot} arrays hold NaN or inf")
-    _whole(state.get("t"), "the optimizer's step count t")
+    check_count(state.get("t"), "the optimizer's step count t", minimum=0)
     opt.load_state_dict(state)
     return opt
 
