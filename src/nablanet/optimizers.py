@@ -9,10 +9,10 @@ training loop passes one of each: the network's flat buffer and its gradient).
 Computing the gradient and applying it are separate steps on purpose: in
 data-parallel training the gradients are summed across processes between the two.
 
-An optimizer only says what its rule is, as ``updates(grads, t)``: a number c and
-arrays u with Δw = c·u for each parameter at step t, and its state after that
+An optimizer only says what its rule is, as ``updates(grads, t)``: a step size
+κ and arrays u with Δw = κ·u for each parameter at step t, and its state after that
 step. ``step`` checks that every Δw, and every w + Δw, is finite before it keeps
-the state and adds c·u to w with one BLAS axpy per array, so an update that
+the state and adds κ·u to w with one BLAS axpy per array, so an update that
 overflows never reaches the weights or the state (``NonFiniteUpdate``), and
 plain SGD's update w − η∇C reads the gradient once.
 
@@ -38,6 +38,7 @@ class Optimizer:
 
     name: str = ""
     _slots: tuple[str, ...] = ()  # names of the per-parameter state lists
+    _renamed: dict[str, str] = {}  # slot names of earlier versions, for old checkpoints
 
     def __init__(self, eta: float):
         self.eta = _positive(eta, "the learning rate eta")
@@ -45,7 +46,7 @@ class Optimizer:
         self._bound: float | None = None  # an upper bound on ‖w‖ (see step)
 
     def updates(self, grads: list[np.ndarray], t: int) -> tuple[float, list[np.ndarray], dict]:
-        """(c, u, state): the update at step t is Δw = c·u; state is {slot: arrays} after it."""
+        """(kappa, u, state): the update at step t is Δw = κ·u; state is {slot: arrays} after it."""
         raise NotImplementedError
 
     def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
@@ -55,12 +56,12 @@ class Optimizer:
         weight is known to be finite: after a NonFiniteUpdate the parameters and
         the optimizer are as they were, ready for a smaller η.
         """
-        c, u, state = self.updates(grads, self.t + 1)
+        kappa, u, state = self.updates(grads, self.t + 1)
         # ‖Δw‖² is NaN or inf if any entry is: one BLAS pass, no boolean array.
         norm2 = 0.0
         for u_ in u:
             norm2 += float(vdot(u_, u_))
-        norm = abs(c) * math.sqrt(norm2) if math.isfinite(norm2) else math.inf
+        norm = abs(kappa) * math.sqrt(norm2) if math.isfinite(norm2) else math.inf
         # w + Δw can overflow only where |w_i| + |Δw_i| does, and ‖w‖ + ‖Δw‖ bounds
         # both. Keeping that bound from step to step costs nothing; only when it
         # nears the dtype's limit (or ‖Δw‖² itself overflows) is every sum computed.
@@ -68,7 +69,7 @@ class Optimizer:
             self._bound_for, self._bound = params[0], _norm(params)
         limit = 0.25 * float(np.finfo(params[0].dtype).max)
         if not self._bound + norm < limit:
-            self._check_exactly(params, c, u)
+            self._check_exactly(params, kappa, u)
             self._bound = _norm(params) + norm
         else:
             self._bound += norm
@@ -76,12 +77,12 @@ class Optimizer:
         for slot, arrays in state.items():
             setattr(self, slot, arrays)
         for p, u_ in zip(params, u):
-            axpy(c, u_, p)
+            axpy(kappa, u_, p)
 
-    def _check_exactly(self, params: list[np.ndarray], c: float, u: list[np.ndarray]) -> None:
+    def _check_exactly(self, params: list[np.ndarray], kappa: float, u: list[np.ndarray]) -> None:
         with np.errstate(over="ignore", invalid="ignore"):
             for p, u_ in zip(params, u):
-                d = c * u_
+                d = kappa * u_
                 if not np.isfinite(d).all():
                     raise NonFiniteUpdate(
                         f"{type(self).__name__} produced a NaN or inf update at step {self.t + 1}"
@@ -110,8 +111,9 @@ class Optimizer:
         return {k: (list(v) if k in self._slots else v) for k, v in state.items()}
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore what ``state_dict`` returned."""
+        """Restore what ``state_dict`` returned (slots saved under older names too)."""
         for k, v in state.items():
+            k = self._renamed.get(k, k)
             setattr(self, k, [np.array(x) for x in v] if k in self._slots else v)
 
     def __repr__(self) -> str:
@@ -125,7 +127,7 @@ class SGD(Optimizer):
     name = "sgd"
 
     def updates(self, grads, t):
-        return -self.eta, grads, {}  # Δw = −η ∇C: the gradient itself, scaled by the axpy
+        return -self.eta, grads, {}  # Δw = −η ∇C: the gradient itself, κ = −η
 
 
 class Momentum(Optimizer):
@@ -146,12 +148,13 @@ class Momentum(Optimizer):
 class Adam(Optimizer):
     """Adaptive moments (Kingma & Ba, 2015).
 
-    m → β₁m + (1 − β₁)∇C,  s → β₂s + (1 − β₂)∇C²,
-    w → w − η m̂ / (√ŝ + ε),  with m̂ = m/(1 − β₁ᵗ), ŝ = s/(1 − β₂ᵗ).
+    μ → β₁μ + (1 − β₁)∇C,  ν → β₂ν + (1 − β₂)∇C²   (``mean``, ``mean_sq``),
+    w → w − η μ̂ / (√ν̂ + ε),  with μ̂ = μ/(1 − β₁ᵗ), ν̂ = ν/(1 − β₂ᵗ).
     """
 
     name = "adam"
-    _slots = ("m", "s")
+    _slots = ("mean", "mean_sq")  # the moving averages of ∇C and ∇C², the paper's m and v
+    _renamed = {"m": "mean", "s": "mean_sq"}
 
     def __init__(self, eta: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
         super().__init__(eta)
@@ -162,12 +165,13 @@ class Adam(Optimizer):
 
     def updates(self, grads, t):
         b1, b2 = self.beta1, self.beta2
-        m = [b1 * m + (1 - b1) * g for g, m in zip(grads, self._state("m", grads))]
-        s = [b2 * s + (1 - b2) * g * g for g, s in zip(grads, self._state("s", grads))]
+        mean = [b1 * m_ + (1 - b1) * g for g, m_ in zip(grads, self._state("mean", grads))]
+        mean_sq = [b2 * s_ + (1 - b2) * g * g for g, s_ in zip(grads, self._state("mean_sq", grads))]
         # Fold both bias corrections into one step size instead of forming m̂ and ŝ.
         eta_t = self.eta * math.sqrt(1 - b2**t) / (1 - b1**t)
         eps_t = self.eps * math.sqrt(1 - b2**t)
-        return -eta_t, [m_ / (np.sqrt(s_) + eps_t) for m_, s_ in zip(m, s)], {"m": m, "s": s}
+        u = [m_ / (np.sqrt(s_) + eps_t) for m_, s_ in zip(mean, mean_sq)]
+        return -eta_t, u, {"mean": mean, "mean_sq": mean_sq}
 
 
 def _number(value, what: str) -> float:

@@ -423,7 +423,7 @@ def _optimizer(spec: dict, arrays: dict, net: Network) -> optimizers.Optimizer:
     # only the constructor's own names and the step count t are accepted.
     hyper = {k: v for k, v in state.items() if k != "t"}
     opt = optimizers.get(spec["name"], **hyper)
-    if not set(spec["slots"]) <= set(opt._slots):
+    if not {opt._renamed.get(k, k) for k in spec["slots"]} <= set(opt._slots):  # earlier names too
         raise ValueError(f"the {opt.name} optimizer's saved state does not fit it")
     shapes = [W.shape for W in net.W] + [b.shape for b in net.b]
     for slot, n in spec["slots"].items():
