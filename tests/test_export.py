@@ -63,5 +63,7 @@ def test_the_export_command_writes_what_onnxruntime_runs(tmp_path, capsys):
     X = np.random.default_rng(0).standard_normal((20, 5)).astype(np.float32)
     got = run(onnx.load(str(tmp_path / "m.onnx")), X)
     np.testing.assert_allclose(got["output"], net.feedforward(X), rtol=1e-5, atol=1e-6)
-    assert main(["export", str(tmp_path / "m.npz"), "-o", str(tmp_path)]) == 1
+    capsys.readouterr()
+    (tmp_path / "d.onnx").mkdir()
+    assert main(["export", str(tmp_path / "m.npz"), "-o", str(tmp_path / "d.onnx")]) == 1
     assert "is a folder" in capsys.readouterr().err

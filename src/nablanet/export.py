@@ -32,7 +32,7 @@ def to_onnx(net: Network):
         import onnx
         from onnx import TensorProto, helper, numpy_helper
     except ImportError:
-        raise ImportError('exporting to ONNX needs the onnx package: pip install "nablanet[export]"') from None
+        raise ImportError('ONNX export needs the onnx package: pip install "nablanet[export]"') from None
     elem = TensorProto.FLOAT if net.dtype == np.float32 else TensorProto.DOUBLE
     nodes, weights, a = [], [], "input"
     for l in range(1, net.L + 1):
