@@ -139,8 +139,9 @@ def frames(p):
 
 
 def test_xor_trains_in_the_browser(tab, server):
-    p = tab()
+    p = tab("dataset=xor&eta=1")
     p.until("() => window.nablanet.frames > 0 && window.nablanet.topology", what="the first frame")
+    p.until("() => window.nablanet.config.eta === 1", what="η = 1 from the URL")
     assert p.js("() => window.nablanet.topology.config.dataset") == "xor"
     start = float(p.page.locator("#test-cost").get_attribute("data-value"))
     p.page.click("#play")

@@ -135,6 +135,7 @@
   }
 
   function showConfig() {
+    stats.config = config;
     for (const el of document.querySelectorAll("[data-field]")) {
       const v = config[el.dataset.field];
       if (el.tagName === "SELECT" && el.options.length && typeof v === "number") nearestOption(el, v);
