@@ -38,9 +38,9 @@ def test_default_train_uses_the_library_defaults_and_learns_digits(capsys):
     d = nablanet.defaults.DEFAULTS
     assert start["event"] == "start" and start["validation"] == "split"
     settings = start["settings"]
-    assert {k: settings[k] for k in ("activation", "cost", "init", "optimizer", "eta", "batch_size", "epochs")} == {
-        k: d[k] for k in ("activation", "cost", "init", "optimizer", "eta", "batch_size", "epochs")
-    }
+    assert {
+        k: settings[k] for k in ("activation", "cost", "init", "optimizer", "eta", "batch_size", "epochs")
+    } == {k: d[k] for k in ("activation", "cost", "init", "optimizer", "eta", "batch_size", "epochs")}
     assert settings["momentum"] == d["mu"]
     assert len(epochs) == d["epochs"] and [r["epoch"] for r in epochs] == list(range(1, d["epochs"] + 1))
     assert {"cost", "accuracy", "val_accuracy", "examples_per_second", "eta"} <= set(epochs[0])
@@ -212,10 +212,24 @@ def test_monitor_puts_each_layers_health_in_the_json_records(capsys):
     epochs = [r for r in epochs if r["event"] == "epoch"]
     assert code == 0 and len(epochs) == 2
     for r in epochs:  # that epoch's measurement, for every layer
-        assert [d["layer"] for d in r["layers"]] == [1, 2] and {d["epoch"] for d in r["layers"]} == {r["epoch"]}
+        assert [d["layer"] for d in r["layers"]] == [1, 2] and {d["epoch"] for d in r["layers"]} == {
+            r["epoch"]
+        }
         assert r["layers"][0]["grad_w_norm"] > 0 and "dead" in r["layers"][0]
     code, out, _ = run(capsys, "train", "--epochs", "1", "--json")
     assert "layers" not in json.loads(out.splitlines()[1])
+
+
+def test_a_collapsed_run_is_not_silent(capsys):
+    code, out, err = run(capsys, "train", "--eta", "100", "--epochs", "3", "--monitor", "--json")
+    events = [json.loads(line) for line in out.splitlines()]
+    warned = [e for e in events if e["event"] == "warning"]
+    assert code == 0 and warned and all("try" in e["message"] for e in warned)
+    assert any("at chance" in e["message"] for e in warned)
+    assert events[-1]["warnings"] == [e["message"] for e in warned]
+    assert err.count("nablanet: warning: ") == len(warned)  # on stderr too, each once
+    code, out, err = run(capsys, "train", "--eta", "100", "--epochs", "2", "--quiet")
+    assert code == 0 and out == "" and "at chance" in err  # --quiet does not hide a collapse
 
 
 def test_csv_training_data(tmp_path, capsys):
@@ -229,6 +243,7 @@ def test_csv_training_data(tmp_path, capsys):
     )
     summary = json.loads(out.splitlines()[-1])
     assert code == 0 and summary["sizes"] == [3, 64, 2] and summary["test_accuracy"] >= 0.8
+    assert summary["classes"] == ["no", "yes"]
 
 
 def test_eta_decay_is_recorded_in_the_history(tmp_path, capsys):

@@ -14,7 +14,7 @@ def run(capsys, *argv):
 
 
 def test_trace_prints_hand_checkable_numbers(capsys):
-    code, out, _ = run(capsys, "trace", "--layers", "2,2,1", "--x", "1,0.5", "--y", "1")
+    code, out, _ = run(capsys, "trace", "--sizes", "2,2,1", "--x", "1,0.5", "--y", "1")
     assert code == 0
     assert "x = [1.0000, 0.5000]" in out
     for label in ("(25)", "(23)", "BP1", "BP2", "BP3", "BP4"):
@@ -31,7 +31,7 @@ def test_trace_explain_substitutes_numbers(capsys):
 
 
 def test_trace_json(capsys):
-    code, out, _ = run(capsys, "trace", "--json", "--layers", "2,3,2", "--cost", "cross_entropy")
+    code, out, _ = run(capsys, "trace", "--json", "--sizes", "2,3,2", "--cost", "cross_entropy")
     d = json.loads(out)
     assert code == 0 and d["sizes"] == [2, 3, 2] and d["activations"] == ["sigmoid", "softmax"]
     assert [s["equation"] for s in d["steps"]][:4] == ["(25)", "(23)", "(25)", "(23)"]
@@ -42,7 +42,7 @@ def test_trace_json(capsys):
     [
         (["trace", "--x", "1,2,3"], "--x has 3 values"),
         (["trace", "--y", "5"], "not a class label"),
-        (["trace", "--layers", "2,40,2"], "tiny networks"),
+        (["trace", "--sizes", "2,40,2"], "tiny networks"),
     ],
 )
 def test_trace_bad_input(capsys, argv, message):
@@ -51,7 +51,7 @@ def test_trace_bad_input(capsys, argv, message):
 
 
 def test_gradcheck_passes_and_prints_a_table(capsys):
-    code, out, _ = run(capsys, "gradcheck", "--layers", "6,5,3", "--n-samples", "4")
+    code, out, _ = run(capsys, "gradcheck", "--sizes", "6,5,3", "--n-samples", "4")
     assert code == 0
     for name in ("W^1", "b^1", "W^2", "b^2", "PASSED", "sampled"):
         assert name in out
@@ -59,7 +59,7 @@ def test_gradcheck_passes_and_prints_a_table(capsys):
 
 def test_gradcheck_json_and_forward_method(capsys):
     code, out, _ = run(
-        capsys, "gradcheck", "--layers", "4,3,2", "--method", "forward", "--dtype", "float32", "--json"
+        capsys, "gradcheck", "--sizes", "4,3,2", "--method", "forward", "--dtype", "float32", "--json"
     )
     d = json.loads(out)
     assert code == 0 and d["passed"] and d["method"] == "forward" and d["dtype"] == "float32"
@@ -71,7 +71,7 @@ def test_gradcheck_usage_errors(capsys):
         main(["gradcheck", "--method", "sideways"])
     assert e.value.code == 2
     with pytest.raises(SystemExit) as e:
-        main(["gradcheck", "--layers", "4,x"])
+        main(["gradcheck", "--sizes", "4,x"])
     assert e.value.code == 2
 
 
@@ -105,3 +105,13 @@ def test_experiment_needs_a_name(capsys):
     with pytest.raises(SystemExit) as e:
         main(["experiment", "nope"])
     assert e.value.code == 2
+
+
+def test_experiments_take_hidden_sizes_as_layers(capsys):
+    argv = ["experiment", "speed", "--dataset", "digits", "--n-samples", "2", "--json"]
+    code, out, _ = run(capsys, *argv, "--layers", "8")
+    assert code == 0 and json.loads(out)["sizes"] == [64, 8, 10]
+    code, out, _ = run(capsys, *argv, "--hidden", "8,4")  # the older name still works
+    assert code == 0 and json.loads(out)["sizes"] == [64, 8, 4, 10]
+    code, out, _ = run(capsys, "experiment", "paths", "--sizes", "2,2,1", "--weight", "1,1,2", "--json")
+    assert code == 0 and json.loads(out)["sizes"] == [2, 2, 1]

@@ -1,4 +1,4 @@
-"""``nablanet train``'s options: presets, sizes, schedules, early stopping, validation, regression, dropout."""
+"""``nablanet train``'s options: presets, sizes, schedules, early stopping, validation, regression."""
 
 import json
 

@@ -36,12 +36,16 @@ def install_hint(module: str) -> str | None:
 
 def need(module: str, what: str) -> None:
     """Fail now, naming the install line, when an optional library is missing."""
-    if importlib.util.find_spec(module) is None:
+    if not has(module):
         raise MissingExtra(f"{what} needs {module}: {install_hint(module)}")
 
 
 def has(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
+    """Whether ``module`` can be imported, found without importing it."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent that is not a package; a module without a spec
+        return False
 
 
 class MissingExtra(RuntimeError):
