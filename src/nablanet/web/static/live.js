@@ -24,6 +24,8 @@
     );
   }
 
+  const esc = (t) => String(t).replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
   function fmt(v, digits) {
     return v === null || v === undefined ? "–" : Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(2) : v.toFixed(digits || 4);
   }
@@ -89,9 +91,9 @@
       const latest = d.health[d.health.length - 1];
       el.querySelector(".health").innerHTML =
         `<tr><th>layer</th><th>σ</th><th>‖∂C/∂W‖</th><th>‖∂C/∂b‖</th><th>‖ΔW‖/‖W‖</th><th>saturated</th><th>dead</th><th></th></tr>` +
-        latest.layers.map((h) => `<tr><td>${h.layer}</td><td>${h.activation}</td><td>${fmt(h.grad_w_norm)}</td><td>${fmt(h.grad_b_norm)}</td><td>${fmt(h.update_ratio)}</td><td>${h.saturated == null ? "–" : (100 * h.saturated).toFixed(0) + " %"}</td><td>${h.dead == null ? "–" : (100 * h.dead).toFixed(0) + " %"}</td><td>${h.vanishing ? "vanishing" : ""}${h.exploding ? "exploding" : ""}</td></tr>`).join("");
+        latest.layers.map((h) => `<tr><td>${h.layer}</td><td>${esc(h.activation)}</td><td>${fmt(h.grad_w_norm)}</td><td>${fmt(h.grad_b_norm)}</td><td>${fmt(h.update_ratio)}</td><td>${h.saturated == null ? "–" : (100 * h.saturated).toFixed(0) + " %"}</td><td>${h.dead == null ? "–" : (100 * h.dead).toFixed(0) + " %"}</td><td>${h.vanishing ? "vanishing" : ""}${h.exploding ? "exploding" : ""}</td></tr>`).join("");
     }
-    el.querySelector(".warnings").innerHTML = d.warnings.map((w) => `<li>${w.replace(/[<>&]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;" })[c])}</li>`).join("");
+    el.querySelector(".warnings").innerHTML = d.warnings.map((w) => `<li>${esc(w)}</li>`).join("");
   }
 
   function blank(id) {
