@@ -23,6 +23,7 @@
   let curve = [[], [], []];
   let lastTraceDraw = 0;
   let lastPlot = 0;
+  let lastText = 0;
   let traceKey = "";
   let hashConfig = parseHash();
 
@@ -551,13 +552,17 @@
     T.push(performance.now());
     drawBoundary();
     T.push(performance.now());
-    $("epoch").textContent = String(header.epoch);
-    $("train-cost").textContent = header.train_cost.toFixed(4);
-    $("test-cost").textContent = header.test_cost.toFixed(4);
-    $("test-cost").dataset.value = String(header.test_cost);
-    $("train-acc").textContent = `${(100 * header.train_accuracy).toFixed(1)} %`;
-    $("test-acc").textContent = `${(100 * header.test_accuracy).toFixed(1)} %`;
-    drawSpeed(header.grad_b_norms);
+    if (!header.playing || t0 - lastText > 100) {
+      // Numbers and bars at most ten times a second while playing: each change costs a layout.
+      $("epoch").textContent = String(header.epoch);
+      $("train-cost").textContent = header.train_cost.toFixed(4);
+      $("test-cost").textContent = header.test_cost.toFixed(4);
+      $("test-cost").dataset.value = String(header.test_cost);
+      $("train-acc").textContent = `${(100 * header.train_accuracy).toFixed(1)} %`;
+      $("test-acc").textContent = `${(100 * header.test_accuracy).toFixed(1)} %`;
+      drawSpeed(header.grad_b_norms);
+      lastText = t0;
+    }
 
     curve[0].push(header.epochs);
     curve[1].push(header.train_cost);
