@@ -209,14 +209,11 @@ class CategoricalCrossEntropy(Cost):
             # The canonical pair: the softmax Jacobian a_k(δ_jk − a_j) applied to
             # −y/a gives a_k Σ_j y_j − y_k = a_k − y_k, because each target column
             # sums to 1. So δ^L = a − y, with no division by a: stable even when
-            # a_k ≈ 0. One more term keeps it exact where the largest a_j has
-            # rounded to 1 (a_j − 1 = 0, where the exact value is −Σ_{k≠j} a_k):
-            # δ = (a − y) − a Σ_k (a_k − y_k) is the same in exact arithmetic (the
-            # sum is Σa − Σy = 0), and gives that entry from the other a_k ≤ ½,
-            # which are exact.
-            d = a - y
-            d -= a * d.sum(axis=0)
-            return d
+            # a_k ≈ 0. It is the training step's, so it stays one subtraction, exact
+            # but for the entry of a column whose largest a_j is near 1: a_j − 1 is
+            # off by an ε or so there (0 for −Σ_{k≠j} a_k = −10⁻¹⁷ once a_j has
+            # rounded to 1). ``delta_exact`` has that entry exactly too.
+            return a - y
         return self.delta_exact(z, a, y, act)
 
     def delta_exact(self, z, a, y, act):
