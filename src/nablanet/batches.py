@@ -1,23 +1,20 @@
 """An epoch's shuffled mini-batches, gathered ahead of the training step by a helper thread.
 
 Gathering a shuffled batch means reading its rows from scattered places in the
-training set, and on a set of tens of megabytes they come from main memory: on
-configuration A of the benchmark (10 rows of 784 floats) that took 5.9 µs a
-batch, a seventh of the step, against 1.5 µs for the same rows in cache. NumPy's
-``take`` lets other threads run while it copies, so a helper thread can gather
-the next stretch of batches while the training step works on this one, and the
-step finds its batch waiting in a contiguous block: its inputs are a view of it,
-and its targets are already in columns, the layout of a^L.
+training set, and on a set of tens of megabytes they come from main memory,
+which on small batches costs a noticeable share of the step. NumPy's ``take``
+lets other threads run while it copies, so a helper thread gathers the next
+stretch of batches while the training step works on this one, and the step
+finds its batch waiting in a contiguous block: its inputs are a view of it, and
+its targets are already in columns, the layout of a^L.
 
-Only small batches are gathered this way (up to 64 KB of rows: inputs, targets
-and weights, as A's 32 KB),
-a chunk of them (2 MB) at a time while the step works through the previous
-chunk. Their steps are many small NumPy calls, and BLAS runs products that small
-on one thread, so the other core is free for the helper. A large batch is
-gathered on its own, just before its step, in the calling thread: its products
-keep both cores busy, and a helper would compete with them (B, 128 rows of 784,
-ran 16 % slower with one). A training set too small to be read from main memory
-is gathered in chunks in the calling thread, by the same code.
+Only small batches are gathered this way, a chunk of them at a time while the
+step works through the previous chunk: their steps are many small NumPy calls,
+and BLAS runs products that small on one thread, so the other core is free for
+the helper. A large batch is gathered on its own, just before its step, in the
+calling thread: its products keep every core busy, and a helper would compete
+with them. A training set small enough to stay in cache is gathered in chunks
+in the calling thread, by the same code. (docs/performance.md has the figures.)
 
 The batches, their order and their contents are exactly those of a gather in the
 loop; only where and when the copying happens changes. (``SMALL_BATCH_BYTES = 0``
