@@ -135,6 +135,9 @@ def test_exact_output_forms_equal_the_plain_ones_away_from_saturation(name):
     y, g, h = rng.random((4, 6)), rng.normal(size=(4, 6)), rng.normal(size=(4, 6))
     np.testing.assert_allclose(act.difference(z, a, y), a - y, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(act.backward_exact(z, a, g), act.backward(z, a, g), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        act.backward_difference(z, a, y), act.backward(z, a, a - y), rtol=1e-12, atol=1e-15
+    )
     if name in ("sigmoid", "softmax"):
         np.testing.assert_allclose(act.log(z, a), np.log(a), rtol=1e-12)
         np.testing.assert_allclose(act.log1m(z, a), np.log1p(-a), rtol=1e-12)

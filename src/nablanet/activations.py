@@ -81,6 +81,10 @@ class Activation:
         """g ⊙ σ'(z) (Jᵀg for softmax), exact where the output has saturated."""
         return self.backward(z, a, g)
 
+    def backward_difference(self, z, a, y):
+        """Jᵀ(a − y), the quadratic cost's δ^L: the two above, which an activation may share work between."""
+        return self.backward_exact(z, a, self.difference(z, a, y))
+
     def log(self, z, a):
         """ln a."""
         return np.log(np.maximum(a, _tiny(a)))
@@ -132,10 +136,10 @@ class Sigmoid(Activation):
         if out is None:
             z = np.asarray(z)  # (z may be a scalar or integers)
             out = np.empty(z.shape, z.dtype if z.dtype.kind == "f" else np.float64)
+        cap, one = _cap_and_one(out.dtype)
         np.negative(z, out=out)
-        np.minimum(out, constant(_ln_max(out.dtype), out), out=out)
+        np.minimum(out, cap, out=out)
         np.exp(out, out=out)
-        one = constant(1.0, out)
         np.add(out, one, out=out)
         np.divide(one, out, out=out)
         return out
@@ -157,7 +161,7 @@ class Sigmoid(Activation):
         # σ(−z) = σ(z) e^(−z), exact to a few ulps; with e^(−z) capped at e^c as in
         # fn, it is e^c/(1 + e^c) = 1 below z = −c, as it should be.
         e = np.negative(z)
-        np.minimum(e, constant(_ln_max(e.dtype), e), out=e)
+        np.minimum(e, _cap_and_one(e.dtype)[0], out=e)
         np.exp(e, out=e)
         return np.multiply(e, a, out=e)
 
@@ -174,6 +178,15 @@ class Sigmoid(Activation):
         s_bar = self._complement(z, a)
         s_bar *= a  # σ'(z) = σ(z)σ(−z)
         return np.multiply(g, s_bar, out=s_bar)
+
+    def backward_difference(self, z, a, y):
+        # ((1 − y)σ(z) − yσ(−z)) σ(z)σ(−z), with σ(−z) computed once
+        s_bar = self._complement(z, a)
+        d = np.multiply(np.subtract(constant(1.0, a), y), a)
+        d -= y * s_bar
+        s_bar *= a
+        d *= s_bar
+        return d
 
     def log(self, z, a):
         return -np.logaddexp(0, -z)
@@ -397,16 +410,17 @@ def _tiny(a):
     return np.finfo(dtype if dtype is not None and dtype.kind == "f" else np.float64).tiny
 
 
-_LN_MAX: dict[np.dtype, float] = {}
+_CAPS: dict[np.dtype, tuple] = {}
 
 
-def _ln_max(dtype: np.dtype) -> float:
-    """The largest whole c with e^c finite in ``dtype`` (88 for float32, 709 for float64)."""
+def _cap_and_one(dtype: np.dtype) -> tuple:
+    """(c, 1) as 0-d arrays of ``dtype``: c the largest whole number with e^c finite (88, 709)."""
     try:
-        return _LN_MAX[dtype]
+        return _CAPS[dtype]
     except KeyError:
-        c = _LN_MAX[dtype] = float(np.floor(np.log(np.finfo(dtype).max)))
-        return c
+        c = float(np.floor(np.log(np.finfo(dtype).max)))
+        pair = _CAPS[dtype] = (constant(c, np.empty(0, dtype)), constant(1.0, np.empty(0, dtype)))
+        return pair
 
 
 _CONSTANTS: dict[np.dtype, dict[float, np.ndarray]] = {}

@@ -137,8 +137,8 @@ class Quadratic(Cost):
 
     def delta_exact(self, z, a, y, act):
         """δ^L = Jᵀ(a − y), both factors exact from z (for a sigmoid, (a − y)σ(z)σ(−z))."""
-        g = act.difference(z, a, y)
-        return act.backward_exact(z, a, g if self.half else 2 * g)
+        delta = act.backward_difference(z, a, y)
+        return delta if self.half else 2 * delta
 
     def __repr__(self):
         return "Quadratic()" if self.half else "Quadratic(half=False)"
