@@ -52,7 +52,8 @@ def test_output_paths_are_checked_before_training(tmp_path, capsys):
         (["-o", tmp_path / "no" / "m.npz"], "does not exist"),
     ]:
         code, out, err = run(capsys, "train", "--json", *argv)
-        assert code == 1 and message in err and out == "", err  # not a single epoch was trained
+        events = [json.loads(line)["event"] for line in out.splitlines()]
+        assert code == 1 and message in err and events == ["error"], err  # not a single epoch was trained
     code, _, err = run(capsys, "predict", tmp_path / "m.npz", tmp_path / "x.npy", "-o", tmp_path)
     assert code == 1 and "-o" in err and "is a folder" in err
 
@@ -117,11 +118,10 @@ def test_each_missing_extra_names_its_install_line(tmp_path, capsys, monkeypatch
     code, _, err = run(capsys, "train", "--epochs", "1")
     assert code == 1 and 'pip install "nablanet[cli]"' in err
     _without(monkeypatch, "sklearn", "sklearn.datasets")
-    code, _, err = run(capsys, "train", "--epochs", "1", "--json")
-    assert (
-        code == 1
-        and err.strip() == 'nablanet: error: train needs sklearn.datasets: pip install "nablanet[cli]"'
-    )
+    code, out, err = run(capsys, "train", "--epochs", "1", "--json")
+    message = 'train needs sklearn.datasets: pip install "nablanet[cli]"'
+    assert code == 1 and err.strip() == f"nablanet: error: {message}"
+    assert json.loads(out) == {"event": "error", "message": message}  # for scripts, on stdout too
 
 
 def test_help_imports_no_optional_library():

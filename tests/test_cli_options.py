@@ -33,6 +33,7 @@ def test_preset_nielsen_is_the_seeds_setup(capsys):
         "sigmoid", "quadratic", "standard", "sgd", 3.0, 10,
     )  # fmt: skip
     assert epochs[0]["eta"] == 3.0 and epochs[-1]["cost"] < epochs[0]["cost"]
+    assert summary["sizes"] == [64, 30, 10]
 
 
 def test_a_wide_relu_network_with_the_defaults_does_not_diverge(capsys):

@@ -79,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         hint = install_hint(e.name or "") if isinstance(e, ModuleNotFoundError) else None
         message = f"{args.command} needs {e.name}: {hint}" if hint else str(e)
+        if getattr(args, "json", False):
+            _event({"event": "error", "message": message})
         print(f"nablanet: error: {message}", file=sys.stderr)
         return 1
 

@@ -63,7 +63,10 @@ FREE_ON_RESUME = ("epochs", "data_dir")
 def base(preset: str) -> dict[str, Any]:
     """The settings before any option: the preset's network and training, and the CLI's own."""
     chosen = defaults.preset(preset)
-    return {**CLI_DEFAULTS, "preset": preset, **{k: chosen[v] for k, v in PRESET_KEYS.items()}}
+    settings = {**CLI_DEFAULTS, "preset": preset, **{k: chosen[v] for k, v in PRESET_KEYS.items()}}
+    if preset == "nielsen":  # the seeds' network has one hidden layer of 30: [784, 30, 10]
+        settings["layers"] = [30]
+    return settings
 
 
 def resolve(args, warn) -> tuple[dict[str, Any], dict | None]:

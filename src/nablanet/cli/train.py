@@ -86,10 +86,12 @@ def register(subparsers) -> None:
         "--preset",
         choices=list(defaults.PRESETS),
         help="where the defaults come from: default, or nielsen (sigmoid, quadratic, N(0, 1), "
-        "SGD η = 3, batch 10: the seeds' setup)",
+        "SGD η = 3, batch 10, 30 hidden units: the seeds' setup)",
     )
     g.add_argument(
-        "--layers", type=hidden_sizes, help="hidden layer sizes, e.g. 100 or 128,64, or none (default 64)"
+        "--layers",
+        type=hidden_sizes,
+        help="hidden layer sizes, e.g. 100 or 128,64, or none (default 64; 30 with --preset nielsen)",
     )
     g.add_argument(
         "--sizes", type=sizes, help="every layer's size, input first, e.g. 64,30,10 (instead of --layers)"
