@@ -35,7 +35,8 @@ print("best:", grid.best_params_, f"test accuracy {grid.score(X_test, y_test):.3
 # %% What it learned: the nablanet Network, W^l of shape (n_l, n_{l-1}).
 clf = grid.best_estimator_[-1]
 print(clf.network_)
-print("coefs_[0] is W^1 transposed:", clf.coefs_[0].shape, clf.network_.W[0].shape)
+print("coefs_[0] is W^1 transposed:", clf.coefs_[0].shape, clf.network_.W[1].shape)
+print("the network names its classes:", clf.network_.classes[:3], "...")
 print(f"{clf.n_iter_} epochs, training cost {clf.loss_curve_[0]:.3f} -> {clf.loss_curve_[-1]:.3f}")
 print("P(class) for one test image:", grid.predict_proba(X_test[:1]).round(3))
 
@@ -46,5 +47,5 @@ with tempfile.TemporaryDirectory() as tmp:
     again = NablaClassifier.load(path)  # the same classes_, weights and loss curve
     same = (again.predict(scaler.transform(X_test)) == grid.predict(X_test)).all()
     print("reloaded classifier predicts the same:", same)
-    net = nablanet.load(path)  # or just the Network, which predicts indices 0..9
-    print(net, "->", clf.classes_[net.predict(scaler.transform(X_test[:3]))])
+    net = nablanet.load(path)  # or just the Network: it predicts indices 0..9, and keeps the names
+    print(net, "->", [net.classes[i] for i in net.predict(scaler.transform(X_test[:3]))])
