@@ -377,13 +377,15 @@
     atlasCtx.putImageData(atlasImage, 0, 0);
   }
 
-  function drawBoundary() {
-    const c = $("boundary"), ctx = c.getContext("2d", CTX), g = topo.grid;
-    const N = topo.sizes.reduce((a, b) => a + b, 0);
-    ctx.imageSmoothingEnabled = true;
-    ctx.drawImage(atlas, 0, (N - 1) * g, g, g, 0, 0, c.width, c.height);
-    const s = c.width / (2 * topo.extent);
-    const sel = stats.header && stats.header.trace;
+  // The points never move: they are drawn once into their own layer, copied over each frame.
+  let pointsLayer = null, pointsKey = "";
+  function points(c, s) {
+    const key = `${topo.version}:${$("show-test").checked}:${c.width}`;
+    if (pointsLayer && pointsKey === key) return pointsLayer;
+    pointsLayer = document.createElement("canvas");
+    pointsLayer.width = c.width;
+    pointsLayer.height = c.height;
+    const ctx = pointsLayer.getContext("2d");
     const draw = (pts, test) => {
       for (const cls of [0, 1]) {
         ctx.beginPath();
@@ -402,6 +404,18 @@
     };
     draw(topo.train, false);
     if ($("show-test").checked) draw(topo.test, true);
+    pointsKey = key;
+    return pointsLayer;
+  }
+
+  function drawBoundary() {
+    const c = $("boundary"), ctx = c.getContext("2d", CTX), g = topo.grid;
+    const N = topo.sizes.reduce((a, b) => a + b, 0);
+    const s = c.width / (2 * topo.extent);
+    ctx.imageSmoothingEnabled = true;
+    ctx.drawImage(atlas, 0, (N - 1) * g, g, g, 0, 0, c.width, c.height);
+    ctx.drawImage(points(c, s), 0, 0);
+    const sel = stats.header && stats.header.trace;
     if (sel) {
       const p = (sel.set === "train" ? topo.train : topo.test)[sel.index];
       if (p) {
