@@ -1,11 +1,11 @@
 """Datasets: IDX, the download path, CSV, NPZ, the restricted pickle reader, helpers."""
 
 import gzip
-import os
-import re
 import hashlib
 import http.server
+import os
 import pickle
+import re
 import threading
 from pathlib import Path
 

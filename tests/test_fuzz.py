@@ -8,7 +8,6 @@ made smaller (48 MiB instead of 300 MiB, still far past every cap).
 from collections import Counter
 
 import pytest
-
 from benchmarks import fuzz
 
 CASES = 300
@@ -54,7 +53,11 @@ def test_crafted_headers_keep_a_valid_sha256(seed_files):
         data = fuzz.crafted_container(seed_files["model"][0], rng)
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             header = json.loads(zf.read("header.json"))
-            arrays = {n[:-4]: __import__("numpy").load(io.BytesIO(zf.read(n))) for n in zf.namelist() if n.endswith(".npy")}
+            arrays = {
+                n[:-4]: __import__("numpy").load(io.BytesIO(zf.read(n)))
+                for n in zf.namelist()
+                if n.endswith(".npy")
+            }
         try:
             valid += header.get("sha256") == payload_digest(header, arrays)
         except Exception:  # an edit may leave a header the digest cannot cover

@@ -22,7 +22,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import MAX_BYTES, MAX_CLASSES, SCALINGS, Dataset, DatasetError, one_hot, scale, train_validation_split
+from .base import (
+    MAX_BYTES,
+    MAX_CLASSES,
+    SCALINGS,
+    Dataset,
+    DatasetError,
+    one_hot,
+    scale,
+    train_validation_split,
+)
 from .idx import CLASSES, load_idx, load_idx_set, read_idx
 from .nielsen import load_pickled_mnist
 from .tables import NPZ_KEYS, load_csv, load_npz

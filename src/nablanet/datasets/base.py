@@ -119,9 +119,7 @@ def one_hot(y: np.ndarray, n_classes: int | None = None, dtype=np.float32) -> np
 SCALINGS = ("auto", "standardize", "max", "minmax", "none")
 
 
-def scale(
-    data: Dataset, how: str = "auto", lo: float | None = None, hi: float | None = None
-) -> Dataset:
+def scale(data: Dataset, how: str = "auto", lo: float | None = None, hi: float | None = None) -> Dataset:
     """Rescale the inputs, X = (X_raw − shift) / scale, with training-set statistics.
 
     ``how``: "standardize" (per feature: mean 0, standard deviation 1), "max" (÷ the
@@ -181,7 +179,11 @@ def _statistics(X: np.ndarray, how: str, lo, hi) -> tuple:
         low, high = X.min(axis=0).astype(np.float64), X.max(axis=0).astype(np.float64)
         return low, np.where(high > low, high - low, 1.0), "min–max per feature to [0, 1]"
     mean, std = _mean_and_std(X)
-    return mean, np.where(std > 0, std, 1.0), "standardised per feature (training mean and standard deviation)"
+    return (
+        mean,
+        np.where(std > 0, std, 1.0),
+        "standardised per feature (training mean and standard deviation)",
+    )
 
 
 def _blocks(X: np.ndarray, elements: int = 1 << 20):
@@ -258,7 +260,10 @@ def check_rows(n: int, source, what: str = "the data") -> None:
 
 
 def read_capped(
-    path: Path, max_bytes: float | None = None, max_ratio: float | None = None, default_ratio: float = MAX_RATIO
+    path: Path,
+    max_bytes: float | None = None,
+    max_ratio: float | None = None,
+    default_ratio: float = MAX_RATIO,
 ) -> bytes | bytearray:
     """A regular file's bytes, gunzipped if it ends in .gz, within the caps.
 

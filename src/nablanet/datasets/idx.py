@@ -25,7 +25,9 @@ __all__ = ["read_idx", "load_idx", "load_idx_set", "cache_dir", "SYSTEM_DIR", "C
 _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
-def read_idx(path: str | os.PathLike, max_bytes: float | None = None, max_ratio: float | None = None) -> np.ndarray:
+def read_idx(
+    path: str | os.PathLike, max_bytes: float | None = None, max_ratio: float | None = None
+) -> np.ndarray:
     """An IDX file (raw or .gz) as an array, after checking its header against its payload.
 
     ``max_bytes`` caps the (decompressed) size, default ``$NABLANET_MAX_FILE_BYTES`` or
@@ -51,7 +53,9 @@ def _idx_header(path: Path, data) -> tuple[tuple[int, ...], np.dtype, int]:
         raise DatasetError(f"{path}: {len(data)} bytes is too short for an IDX header")
     zero0, zero1, code, ndim = data[:4]
     if zero0 or zero1:
-        raise DatasetError(f"{path}: not an IDX file (magic number {bytes(data[:4]).hex()} should start 0000)")
+        raise DatasetError(
+            f"{path}: not an IDX file (magic number {bytes(data[:4]).hex()} should start 0000)"
+        )
     if code not in _IDX_DTYPES:
         raise DatasetError(f"{path}: unknown IDX dtype code 0x{code:02x}")
     if not 1 <= ndim <= 4:
@@ -160,7 +164,6 @@ def _download(url: str, dest: Path, sha256: str, progress: bool) -> None:
     """Fetch url into dest atomically, checking its SHA-256 before it is kept."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     import urllib.request  # here, not at the top: it pulls in http and email
-
 
     digest, done = hashlib.sha256(), 0
     # Raising inside the block (too big, wrong hash, Ctrl-C) leaves nothing at dest.

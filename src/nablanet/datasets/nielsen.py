@@ -172,7 +172,9 @@ def read_restricted(data, source: str | os.PathLike, error=DatasetError):
                 raise error(f"{source}: the pickle ends without STOP")
             pos, code = r.pos, r.take(1)[0]
             if code not in _OPS:
-                raise error(f"{source}: pickle opcode 0x{code:02x} at byte {pos} is not allowed in a data file")
+                raise error(
+                    f"{source}: pickle opcode 0x{code:02x} at byte {pos} is not allowed in a data file"
+                )
             name, read_arg = _OPS[code]
             if name == "STOP":
                 return machine.result()
@@ -245,7 +247,9 @@ class _Machine:
         elif name in ("GLOBAL", "STACK_GLOBAL"):
             module, attr = arg if name == "GLOBAL" else self.pop(2, pos)
             if (module, attr) not in _KNOWN:
-                raise self.error(f"{self.source}: the pickle refers to {module}.{attr}, which this reader refuses")
+                raise self.error(
+                    f"{self.source}: the pickle refers to {module}.{attr}, which this reader refuses"
+                )
             self.push(_Global(module, attr))
         elif name == "REDUCE":
             func, args = self.pop(2, pos)
@@ -274,7 +278,12 @@ class _Machine:
 def _call(key, args, m: _Machine):
     """The effect of calling one of the known names, done here without importing it."""
     source, error = m.source, m.error
-    if key == ("_codecs", "encode") and len(args) == 2 and isinstance(args[0], str) and _text(args[1]) == "latin1":
+    if (
+        key == ("_codecs", "encode")
+        and len(args) == 2
+        and isinstance(args[0], str)
+        and _text(args[1]) == "latin1"
+    ):
         m.spend(len(args[0]))
         return args[0].encode("latin-1")
     if key == ("numpy", "dtype") and args and _text(args[0]) in _DTYPES:
@@ -340,7 +349,9 @@ def load_pickled_mnist(
     X_train = np.concatenate([Xt, Xv], dtype=np.float32)
     y_train = np.concatenate([yt, yv]).astype(np.int64)
     digits = [str(k) for k in range(10)]
-    return Dataset("mnist.pkl", X_train, y_train, Xs.astype(np.float32), ys.astype(np.int64), 10, shape, digits)
+    return Dataset(
+        "mnist.pkl", X_train, y_train, Xs.astype(np.float32), ys.astype(np.int64), 10, shape, digits
+    )
 
 
 def _check_part(path: Path, part, which: str) -> tuple[np.ndarray, np.ndarray]:

@@ -301,7 +301,9 @@ def _check_inputs(path: Path, name: str, X: np.ndarray, cap: int) -> None:
         )
     check_rows(X.shape[0], path, name)
     if X.dtype.kind == "f" and not np.isfinite(X).all():
-        raise DatasetError(f"{path}: {name} contains NaN or inf at index {tuple(np.argwhere(~np.isfinite(X))[0])}")
+        raise DatasetError(
+            f"{path}: {name} contains NaN or inf at index {tuple(np.argwhere(~np.isfinite(X))[0])}"
+        )
 
 
 def _check_labels(path: Path, name: str, y: np.ndarray, cap: int) -> None:

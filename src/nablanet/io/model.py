@@ -82,20 +82,12 @@ def check_spec(spec: Any, max_params: int | None = None) -> list[int]:
     """
     if not isinstance(spec, dict):
         raise ValueError(f"the network description is {type(spec).__name__}, not an object")
-    sizes = spec.get("sizes")
-    if not isinstance(sizes, list) or not 2 <= len(sizes) <= MAX_LAYERS + 1:
-        raise ValueError(f"sizes must be a list of 2 to {MAX_LAYERS + 1} layer sizes, got {_short(sizes)}")
-    if not all(type(n) is int and n >= 1 for n in sizes):
-        raise ValueError(f"sizes must be whole numbers ≥ 1, got {_short(sizes)}")
-    cap = int(limit("MAX_PARAMS", max_params, MAX_PARAMS))
-    if n_params(sizes) > cap:
-        raise ValueError(
-            f"sizes {_short(sizes)} mean {n_params(sizes):,} parameters, over the cap of {cap:,} "
-            "(raise it with max_params= or $NABLANET_MAX_PARAMS)"
-        )
+    sizes = _check_sizes(spec.get("sizes"), int(limit("MAX_PARAMS", max_params, MAX_PARAMS)))
     acts = spec.get("activations")
     if not isinstance(acts, list) or len(acts) != len(sizes) - 1:
-        raise ValueError(f"activations must be a list of {len(sizes) - 1} layer descriptions, got {_short(acts)}")
+        raise ValueError(
+            f"activations must be a list of {len(sizes) - 1} layer descriptions, got {_short(acts)}"
+        )
     for layer in acts:  # built once to check them: small objects, no side effects
         _build(_activations, layer)
     _build(_costs, spec.get("cost"))
@@ -105,8 +97,23 @@ def check_spec(spec: Any, max_params: int | None = None) -> list[int]:
     if spec["dtype"] not in MODEL_DTYPES:
         raise ValueError(f"dtype {spec['dtype']!r} is not one of {MODEL_DTYPES}")
     classes = spec.get("classes")
-    if classes is not None and not (isinstance(classes, list) and all(type(c) in (str, int) for c in classes)):
+    if classes is not None and not (
+        isinstance(classes, list) and all(type(c) in (str, int) for c in classes)
+    ):
         raise ValueError(f"classes must be a list of names, got {_short(classes)}")
+    return sizes
+
+
+def _check_sizes(sizes: Any, cap: int) -> list[int]:
+    if not isinstance(sizes, list) or not 2 <= len(sizes) <= MAX_LAYERS + 1:
+        raise ValueError(f"sizes must be a list of 2 to {MAX_LAYERS + 1} layer sizes, got {_short(sizes)}")
+    if not all(type(n) is int and n >= 1 for n in sizes):  # type(): True and 5.0 are not sizes
+        raise ValueError(f"sizes must be whole numbers ≥ 1, got {_short(sizes)}")
+    if n_params(sizes) > cap:
+        raise ValueError(
+            f"sizes {_short(sizes)} mean {n_params(sizes):,} parameters, over the cap of {cap:,} "
+            "(raise it with max_params= or $NABLANET_MAX_PARAMS)"
+        )
     return sizes
 
 
@@ -125,7 +132,9 @@ def network_from_spec(spec: Any, source: str | os.PathLike = "", max_params: int
         check_spec(spec, max_params)
         acts = [_build(_activations, s) for s in spec["activations"]]
         cost = _build(_costs, spec["cost"])
-        net = Network(spec["sizes"], acts[:-1], acts[-1], cost, None, spec["dtype"], classes=spec.get("classes"))
+        net = Network(
+            spec["sizes"], acts[:-1], acts[-1], cost, None, spec["dtype"], classes=spec.get("classes")
+        )
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise ModelFileError(f"{source}: the network description is invalid ({e})") from None
     net.init = spec["init"]

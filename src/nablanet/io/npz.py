@@ -187,7 +187,9 @@ def _read_exactly(f, n: int, into: memoryview | None, what: str, path: Path, err
     return None if into is not None else b"".join(parts)
 
 
-def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, path: Path, error=ModelFileError) -> bytes:
+def read_member(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, path: Path, error=ModelFileError
+) -> bytes:
     """One member's bytes, at most ``cap`` of them."""
     if info.file_size > cap:
         raise error(f"{path}: {info.filename} is {info.file_size} bytes, over the {cap}-byte cap")
