@@ -32,7 +32,7 @@ from websockets.sync import client as ws_client  # noqa: E402
 
 import nablanet as nn  # noqa: E402
 from nablanet.io.model import load  # noqa: E402
-from nablanet.teaching.trace import trace  # noqa: E402
+from nablanet.teaching.trace import explain, trace  # noqa: E402
 from nablanet.web import data  # noqa: E402
 from nablanet.web.live import LiveCallback, attach_live  # noqa: E402
 from nablanet.web.protocol import DEFAULT_CONFIG, ProtocolError, merge_config, parse_message  # noqa: E402
@@ -189,8 +189,12 @@ def test_the_frame_trace_is_nablanets_trace():
     for g, e in zip(got, expected):
         assert np.array_equal(np.asarray(g["value"]), e.value), g["symbol"]
     assert header["trace"]["label"] == int(s.l_test[7])
+    assert s.explain()["text"] == explain(trace(s.net, x, float(s.l_test[7])))
     with pytest.raises(ProtocolError, match="out of range"):
         s.select("test", len(s.P_test))
+    s.select(None, None)
+    with pytest.raises(ProtocolError, match="choose a data point"):
+        s.explain()
 
 
 def test_gradient_norms_in_the_frame_are_backprops():

@@ -26,7 +26,7 @@ else:
 
 import nablanet as nn  # noqa: E402
 from nablanet.io.model import load  # noqa: E402
-from nablanet.teaching.trace import trace  # noqa: E402
+from nablanet.teaching.trace import explain, trace  # noqa: E402
 from nablanet.web import data  # noqa: E402
 from nablanet.web.live import LiveCallback  # noqa: E402
 from nablanet.web.server import ServerThread  # noqa: E402
@@ -209,6 +209,9 @@ def test_clicked_point_shows_nablanets_backprop(tab, server):
     for e in expected:
         if e.equation in ("BP1", "BP2"):
             assert np.array_equal(np.asarray(deltas[str(e.layer)]), e.value)
+    p.page.click("#explain")  # nablanet trace --explain, for the same point and weights
+    text = p.until("() => document.getElementById('explain-text').textContent")
+    assert text == explain(trace(s.net, x, float(s.l_train[5])))
     ARTIFACTS.mkdir(exist_ok=True)
     p.page.screenshot(path=ARTIFACTS / "playground-trace.png", full_page=True)
 

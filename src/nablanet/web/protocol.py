@@ -8,6 +8,7 @@ Client → server messages are JSON objects with a ``type``:
     {"type": "select", "set": "train"|"test", "index": i} | {"type": "select", "set": null}
     {"type": "upload", "csv": "x1,x2,label\\n..."}  use these points (dataset "csv")
     {"type": "gradcheck"} | {"type": "download"}
+    {"type": "explain"}                            the chosen point's equations with its numbers
 
 Anything else gets ``{"type": "error", "message": ...}`` and changes nothing.
 """
@@ -207,4 +208,5 @@ _SHAPES = {
     "upload": ("csv",),
     "gradcheck": (),
     "download": (),
+    "explain": (),
 }

@@ -209,6 +209,9 @@ class Connection:
         elif kind == "download":
             await self.send_json(await self._locked(s.download))
             return
+        elif kind == "explain":
+            await self.send_json(await self._locked(s.explain))
+            return
         self._poke()
 
     async def produce(self) -> None:

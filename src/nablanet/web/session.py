@@ -37,7 +37,7 @@ from ..io.model import save
 from ..network import Network
 from ..optimizers import SGD
 from ..teaching.gradcheck import gradcheck
-from ..teaching.trace import trace
+from ..teaching.trace import explain, trace
 from ..train import train_step
 from . import data
 from .protocol import DATA_FIELDS, DEFAULT_CONFIG, NETWORK_FIELDS, ProtocolError, merge_config
@@ -275,20 +275,30 @@ class Session:
     def params(self) -> np.ndarray:
         return np.concatenate([*(W.ravel() for W in self.net.W), *self.net.b]).astype(np.float32)
 
+    def _chosen(self) -> tuple[np.ndarray, float, np.ndarray]:
+        which, i = self.selected
+        P, labels = (self.P_train, self.l_train) if which == "train" else (self.P_test, self.l_test)
+        return data.features(P[i : i + 1], self.config["features"])[0], float(labels[i]), P[i]
+
+    def explain(self) -> dict:
+        """``nablanet trace --explain`` for the chosen point: each equation in components, numbers in."""
+        if self.selected is None:
+            raise ProtocolError("choose a data point first")
+        x, y, _ = self._chosen()
+        return {"type": "explain", "text": explain(trace(self.net, x, y))}
+
     def trace(self) -> dict | None:
         """The selected point's forward and backward pass, from ``nablanet.teaching.trace``."""
         if self.selected is None:
             return None
         which, i = self.selected
-        P, labels = (self.P_train, self.l_train) if which == "train" else (self.P_test, self.l_test)
-        x = data.features(P[i : i + 1], self.config["features"])[0]
-        tr = trace(self.net, x, float(labels[i]))
-        d = tr.to_dict()
+        x, y, point = self._chosen()
+        d = trace(self.net, x, y).to_dict()
         return {
             "set": which,
             "index": i,
-            "point": [float(P[i, 0]), float(P[i, 1])],
-            "label": int(labels[i]),
+            "point": [float(point[0]), float(point[1])],
+            "label": int(y),
             "x": x.tolist(),
             "cost": d["cost"],
             "steps": [

@@ -110,6 +110,9 @@
       showGradcheck(m);
     } else if (m.type === "download") {
       offerDownload(m);
+    } else if (m.type === "explain") {
+      $("explain-text").textContent = m.text;
+      $("explain-text").hidden = false;
     }
   }
 
@@ -213,6 +216,7 @@
     send({ type: "gradcheck" });
   });
   $("download").addEventListener("click", () => send({ type: "download" }));
+  $("explain").addEventListener("click", () => send({ type: "explain" }));
   $("show-test").addEventListener("change", () => stats.header && drawBoundary());
 
   // -- the network drawing: one canvas for heatmaps, weights and rings ------------------------
