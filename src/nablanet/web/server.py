@@ -199,7 +199,7 @@ class Connection:
             rebuilt = await self._locked(s.configure, m["config"])
             await self.send_json({"type": "config", "config": s.config, "rebuilt": rebuilt})
         elif kind == "select":
-            s.select(m["set"], m["index"])
+            await self._locked(s.select, m["set"], m["index"])
         elif kind == "upload":
             await self._locked(s.use_csv, m["csv"])
             await self.send_json({"type": "config", "config": s.config, "rebuilt": "data"})
@@ -236,6 +236,11 @@ class Connection:
                         s.playing = False
                         await self.send_json({"type": "error", "message": str(e), "diverged": True})
                         frame = await asyncio.to_thread(s.frame, False)
+                    except Exception as e:  # a bug: reported and logged; the session pauses, not dies
+                        log.exception("error building a frame")
+                        s.playing = False
+                        await self.send_json({"type": "error", "message": f"internal error: {e!r}"})
+                        continue
                 if topology is not None:
                     await self.send_json(topology)
                 async with self.send_lock:
