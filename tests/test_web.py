@@ -359,6 +359,24 @@ def test_a_thousand_malformed_messages_then_still_serving(server):
         assert recv_until(other, lambda m: m.get("type") == "frame")["steps"] == 0
 
 
+def test_a_bug_while_building_a_frame_pauses_the_session_only(server, monkeypatch):
+    original, calls = Session.frame, []
+
+    def flaky(self, train):
+        calls.append(train)
+        if len(calls) == 2:
+            raise RuntimeError("injected")
+        return original(self, train)
+
+    monkeypatch.setattr(Session, "frame", flaky)
+    with connect(server) as ws:
+        recv_until(ws, lambda m: m.get("type") == "frame")
+        ws.send('{"type": "play"}')
+        assert "injected" in recv_until(ws, lambda m: m.get("type") == "error")["message"]
+        ws.send('{"type": "step"}')
+        assert recv_until(ws, lambda m: m.get("type") == "frame")["playing"] is False
+
+
 def test_an_oversized_message_closes_that_socket_only(server):
     from websockets.exceptions import ConnectionClosed
 
