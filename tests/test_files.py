@@ -338,6 +338,8 @@ def test_crafted_checksum_valid_network_fields_give_model_file_error(tmp_path, c
         (lambda h: h.update(hyperparameters="x"), "hyperparameters is str"),
         (lambda h: h.update(kind=5), "kind 5 is neither"),
         (lambda h: h.update(format_version=True), "format version True"),
+        (lambda h: h.update(run="x"), "without its run state"),
+        (lambda h: h.update(run={"epoch": 1, "batch": "0", "epochs": 2}), r"run\['batch'\] is '0'"),
     ],
 )
 def test_crafted_header_fields_give_one_clear_cli_line(tmp_path, capsys, edit, message):

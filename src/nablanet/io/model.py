@@ -289,8 +289,8 @@ def _check_fields(header: dict, max_params: int | None) -> None:
         series = (header.get("history") or {}).get(key, [])
         if not isinstance(series, list) or not all(v is None or type(v) in _NUMBER for v in series):
             raise ValueError(f"history[{key!r}] is not a list of numbers")
-    if header["kind"] == "checkpoint":
-        run = header.get("run")
+    run = header.get("run")
+    if header["kind"] == "checkpoint" or run is not None:  # info prints a run wherever it is
         if not isinstance(run, dict):
             raise ValueError("a checkpoint without its run state")
         for key in ("epoch", "batch", "epochs"):
