@@ -190,7 +190,7 @@ def test_ctrl_c_writes_a_checkpoint_prints_how_to_resume_and_exits_130(tmp_path)
         "100000",
         "--checkpoint",
         str(ckpt),
-        "--quiet",
+        "--json",
     ]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 60
@@ -201,6 +201,9 @@ def test_ctrl_c_writes_a_checkpoint_prints_how_to_resume_and_exits_130(tmp_path)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert f"resume with: nablanet train --resume {ckpt}" in err
+    last = json.loads(out.splitlines()[-1])  # with --json, an event too
+    resume = f"nablanet train --resume {ckpt}"
+    assert last == {"event": "interrupted", "checkpoint": str(ckpt), "resume": resume}
     header = nablanet.io.model.read_header(ckpt)
     assert header["kind"] == "checkpoint" and header["run"]["epoch"] >= 1
     assert header["hyperparameters"]["epochs"] == 100000

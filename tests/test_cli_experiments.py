@@ -108,10 +108,12 @@ def test_experiment_needs_a_name(capsys):
 
 
 def test_experiments_take_hidden_sizes_as_layers(capsys):
-    argv = ["experiment", "speed", "--dataset", "digits", "--n-samples", "2", "--json"]
-    code, out, _ = run(capsys, *argv, "--layers", "8")
-    assert code == 0 and json.loads(out)["sizes"] == [64, 8, 10]
-    code, out, _ = run(capsys, *argv, "--hidden", "8,4")  # the older name still works
-    assert code == 0 and json.loads(out)["sizes"] == [64, 8, 4, 10]
+    from nablanet.cli import build_parser
+
+    parse = build_parser().parse_args
+    assert parse(["experiment", "speed", "--layers", "8"]).hidden == [8]
+    assert parse(["experiment", "saturation", "--hidden", "8,4"]).hidden == [8, 4]  # the older name
+    with pytest.raises(SystemExit):
+        parse(["experiment", "speed", "--layers", "none"])  # an experiment needs a hidden layer
     code, out, _ = run(capsys, "experiment", "paths", "--sizes", "2,2,1", "--weight", "1,1,2", "--json")
     assert code == 0 and json.loads(out)["sizes"] == [2, 2, 1]

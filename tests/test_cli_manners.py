@@ -1,4 +1,7 @@
-"""How the command line behaves around the work: pipes, --debug, bad paths, failed saves, missing extras."""
+"""How the command line behaves around the work: pipes, --debug, bad paths, failed saves, missing extras.
+
+Ctrl-C (a checkpoint, the resume command, and a JSON event) is in test_cli.py.
+"""
 
 import json
 import os
@@ -67,35 +70,6 @@ def test_a_failed_save_falls_back_to_a_named_file(tmp_path, monkeypatch):
     assert saved.parent == tmp_path and saved.name.startswith("nablanet-model-") and saved.is_file()
     assert str(target) in said[0] and str(saved) in said[0] and ".tmp" not in said[0]
     assert (nablanet.load(saved).flat == net.flat).all()
-
-
-def test_an_interrupt_is_a_json_event(tmp_path):
-    ckpt = tmp_path / "c.npz"
-    argv = [
-        sys.executable,
-        "-m",
-        "nablanet",
-        "train",
-        "--json",
-        "--epochs",
-        "100000",
-        "--checkpoint",
-        str(ckpt),
-    ]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
-    deadline = time.monotonic() + 60
-    while not ckpt.exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert ckpt.exists(), proc.communicate()
-    proc.send_signal(2)  # SIGINT
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    last = json.loads(out.splitlines()[-1])
-    assert last == {
-        "event": "interrupted",
-        "checkpoint": str(ckpt),
-        "resume": f"nablanet train --resume {ckpt}",
-    }
 
 
 def _without(monkeypatch, *modules):

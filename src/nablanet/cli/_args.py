@@ -87,22 +87,21 @@ fraction = _number(float, lambda x: 0 <= x < 1, "a fraction in [0, 1)")
 open_fraction = _number(float, lambda x: 0 < x < 1, "a fraction in (0, 1)")
 
 
-def _integers(text: str, what: str) -> list[int]:
-    cells = text.split(",")
+def integers(text: str, what: str, sep: str = ",") -> list[int]:
+    """Integers ≥ 1 separated by ``sep``: every list of sizes, shapes and indices is read here."""
+    cells = text.split(sep)
     if any(not c.strip() for c in cells):
-        raise argparse.ArgumentTypeError(f"{text!r} has an empty entry; expected {what} such as 128,64")
+        raise argparse.ArgumentTypeError(f"{text!r} has an empty entry; expected {what}")
+    parse = integer(1)
     try:
-        values = [int(c) for c in cells]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
-    if any(n < 1 for n in values):
-        raise argparse.ArgumentTypeError(f"expected integers ≥ 1, got {text!r}")
-    return values
+        return [parse(c.strip()) for c in cells]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected {what} (integers ≥ 1), got {text!r}") from None
 
 
 def sizes(text: str) -> list[int]:
     """Every layer's size, input first: ``784,30,10`` (``--sizes``)."""
-    values = _integers(text, "layer sizes")
+    values = integers(text, "layer sizes such as 784,30,10")
     if len(values) < 2:
         raise argparse.ArgumentTypeError(
             f"--sizes lists every layer, input first and output last (e.g. 784,30,10), got {text!r}"
@@ -112,7 +111,7 @@ def sizes(text: str) -> list[int]:
 
 def hidden_sizes(text: str) -> list[int]:
     """Hidden layer sizes (``--layers``), or ``none`` (or 0) for no hidden layer."""
-    return [] if text.strip().lower() in ("none", "0") else _integers(text, "hidden sizes")
+    return [] if text.strip().lower() in ("none", "0") else integers(text, "hidden sizes such as 128,64")
 
 
 def numbers(text: str) -> list[float]:

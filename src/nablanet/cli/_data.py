@@ -87,8 +87,10 @@ def load_data(settings: dict, quiet: bool = True, warn=None) -> Loaded:
     split, on = settings["validation_split"], settings["validate_on"]
     if on == "auto":
         on = "split" if split else "test" if data.X_test.shape[0] else "none"
-        if on == "test" and warn is not None:
+        if warn is not None and on == "test":
             warn("--validation-split 0: the validation curve is measured on the test set")
+        elif warn is not None and on == "none":
+            warn(f"--validation-split 0 and {data.name} has no test set: there is no validation curve")
     if on == "split" and not split:
         raise ValueError("--validate-on split needs --validation-split > 0")
     if on == "test" and not data.X_test.shape[0]:

@@ -31,6 +31,7 @@ from ._args import (
     check_output,
     count,
     hidden_sizes,
+    integers,
     need,
     no_layers,
     numbers,
@@ -51,7 +52,7 @@ def some_hidden(text: str) -> list[int]:
 
 def indices(text: str) -> list[int]:
     """Three 1-based indices l,j,k."""
-    values = sizes(text) if text.count(",") else []
+    values = integers(text, "three numbers l,j,k (1-based)")
     if len(values) != 3:
         raise argparse.ArgumentTypeError(f"--weight takes three numbers l,j,k (1-based), got {text!r}")
     return values

@@ -22,7 +22,7 @@ from ..io import model as files
 from ..training.checkpoint import load_run, read_checkpoint
 from ..viz import plots
 from ..viz.report import history_from_dict, write_report
-from ._args import check_output, has, install_hint, need
+from ._args import check_output, has, install_hint, integers, need, positive_int
 from ._data import load_dataset
 from .evaluate import data_settings
 
@@ -48,7 +48,7 @@ def register(subparsers) -> None:
     p.add_argument("source", metavar="RUN_OR_MODEL", help="a model (nablanet train -o) or checkpoint file")
     p.add_argument("--what", required=True, choices=list(PLOTS), help="which plot")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="the image to write: .png or .svg")
-    p.add_argument("--layer", type=int, metavar="L", help="weights/activations: only layer L (1-based)")
+    p.add_argument("--layer", type=positive_int, metavar="L", help="weights/activations: only layer L")
     _data_options(p)
     p.set_defaults(func=cmd_plot)
 
@@ -76,13 +76,7 @@ def _data_options(p: argparse.ArgumentParser) -> None:
 
 
 def _shape(text: str) -> tuple[int, ...]:
-    try:
-        shape = tuple(int(n) for n in text.lower().split("x"))
-    except ValueError:
-        shape = ()
-    if not shape or min(shape) < 1:
-        raise argparse.ArgumentTypeError(f"expected a shape like 28x28, got {text!r}")
-    return shape
+    return tuple(integers(text.lower(), "a shape like 28x28", sep="x"))
 
 
 # -- reading a model or checkpoint -----------------------------------------------------------

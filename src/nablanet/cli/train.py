@@ -168,11 +168,9 @@ def register(subparsers) -> None:
     p.set_defaults(func=cmd_train)
 
 
-def _warner(args):
-    def warn(message: str) -> None:
-        print(f"nablanet: warning: {message}", file=sys.stderr, flush=True)
-
-    return warn
+def warn(message: str) -> None:
+    """A warning about the run, on stderr (shown with --quiet too)."""
+    print(f"nablanet: warning: {message}", file=sys.stderr, flush=True)
 
 
 def check_paths(args) -> None:
@@ -186,7 +184,6 @@ def check_paths(args) -> None:
 
 
 def cmd_train(args) -> int:
-    warn = _warner(args)
     check_paths(args)
     if args.layers is not None and args.sizes is not None:
         raise ValueError("give --layers (the hidden sizes) or --sizes (every layer's), not both")
