@@ -200,3 +200,17 @@ def test_backward_means_over_the_given_batch_size_and_reports_each_layer_done():
         parts.append(backward(net, z, a, y[:, cols], None, ws, m=6, layer_done=done.append).copy())
     np.testing.assert_allclose(parts[0] + parts[1], whole, rtol=1e-12, atol=1e-15)
     assert done == [3, 2, 1, 3, 2, 1]
+
+
+def test_gradient_takes_rows_and_labels_and_equals_backprop():
+    rng = np.random.default_rng(0)
+    net = nn.Network([3, 5, 2], dtype="float64", seed=0)
+    X, y = rng.standard_normal((6, 3)), rng.integers(0, 2, 6)
+    got_b, got_w = nn.gradient(net, X, y)
+    want_b, want_w = backprop(net, X.T, np.eye(2)[y].T)
+    for g, w in zip([*got_b, *got_w], [*want_b, *want_w]):
+        np.testing.assert_array_equal(g, w)
+    with pytest.raises(ValueError, match="X has 4 features"):
+        nn.gradient(net, np.ones((2, 4)), [0, 1])
+    with pytest.raises(AttributeError, match="nablanet.gradient"):
+        net.gradient(X, y)

@@ -10,7 +10,7 @@ The teaching instruments live in their own modules, named for what they do:
 """
 
 from ._version import __version__
-from .backprop import backprop, backprop_reference, backprop_single
+from .backprop import backprop, backprop_reference, backprop_single, gradient
 from .errors import DatasetError, DivergenceError, ModelFileError
 from .io.model import load, save
 from .network import Evaluation, Network
@@ -23,6 +23,7 @@ __all__ = [
     "Network",
     "Evaluation",
     "backprop",
+    "gradient",
     "backprop_single",
     "backprop_reference",
     "fit",

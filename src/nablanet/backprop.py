@@ -36,7 +36,7 @@ from .network import Layers, forward
 if TYPE_CHECKING:
     from .network import Network
 
-__all__ = ["backprop", "backward", "backprop_single", "backprop_reference", "forward", "Workspace"]
+__all__ = ["backprop", "gradient", "backward", "backprop_single", "backprop_reference", "forward", "Workspace"]
 
 Gradient = tuple[Layers[np.ndarray], Layers[np.ndarray]]  # (nabla_b, nabla_w), indexed by layer
 
@@ -64,6 +64,17 @@ def backprop(net: Network, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarr
     z, a = forward(net, x, ws)
     backward(net, z, a, y, sample_weight, ws)
     return Layers(ws.nabla_b[1:]), Layers(ws.nabla_w[1:])
+
+
+def gradient(net: Network, X, y, sample_weight=None) -> Gradient:
+    """``backprop`` for rows = examples, checked: (∂C/∂b^l, ∂C/∂W^l) of the mean cost over X's rows.
+
+    Integer labels in y are one-hot encoded, as ``fit`` does.
+    """
+    X = net.check_inputs(X)
+    Y = net.check_targets(y, X.shape[0])
+    w = None if sample_weight is None else np.asarray(sample_weight, net.dtype)
+    return backprop(net, X.T, Y.T, w)
 
 
 def backward(

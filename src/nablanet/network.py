@@ -466,6 +466,12 @@ class Network:
             "call nablanet.fit(net, X, y, ...) instead"
         )
 
+    def gradient(self, *args: Any, **kwargs: Any):
+        raise AttributeError(
+            "Network.gradient was removed in nablanet 0.2 (backprop sits above the network): "
+            "call nablanet.gradient(net, X, y) instead"
+        )
+
     def save(self, *args: Any, **kwargs: Any):
         raise AttributeError(
             "Network.save was removed in nablanet 0.2 (files sit above the network): "
