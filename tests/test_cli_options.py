@@ -97,6 +97,8 @@ def test_validation_on_the_test_set_or_clearly_none(capsys):
     assert start["validation"] == "none" and epochs[0]["val_cost"] is None
     code, _, err = run(capsys, "train", "--validate-on", "split", "--validation-split", "0")
     assert code == 1 and "needs --validation-split > 0" in err
+    code, _, err = run(capsys, "train", "--validate-on", "test", "--validation-split", "0.2")
+    assert code == 1 and "holds nothing out" in err
 
 
 def test_regression_on_a_float_target(tmp_path, capsys):

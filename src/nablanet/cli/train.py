@@ -187,6 +187,8 @@ def cmd_train(args) -> int:
     check_paths(args)
     if args.layers is not None and args.sizes is not None:
         raise ValueError("give --layers (the hidden sizes) or --sizes (every layer's), not both")
+    if args.validate_on in ("test", "none") and args.validation_split:
+        raise ValueError(f"--validate-on {args.validate_on} holds nothing out: drop --validation-split")
     settings, header = _settings.resolve(args, warn)
     if args.report and not has("matplotlib"):
         warn(f"the report will have no plots: they need matplotlib ({install_hint('matplotlib')})")
