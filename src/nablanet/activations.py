@@ -126,13 +126,13 @@ class Sigmoid(Activation):
     name = "sigmoid"
 
     def fn(self, z, out=None):
-        # 1/(1 + e^(−z)) rounds four times and never cancels, so σ is exact to a few
-        # units in the last place *relatively*, for every z: σ(−40) = 4.2·10⁻¹⁸, where
-        # ½(1 + tanh(z/2)) gives 0 (it is exact only absolutely). e^(−z) is capped
-        # at e^c, the largest power of e the dtype holds, so nothing overflows and
-        # needs no np.errstate: below z = −c, σ is held at 1/(1 + e^c), under the
-        # smallest normal number. Five in-place passes, no temporaries, and cheaper
-        # than tanh's four: exp is the faster function.
+        # 1/(1 + e^(−z)) rounds four times and never cancels, so σ is exact to 2 ulps
+        # *relatively*, for every z: σ(−40) = 4.2·10⁻¹⁸, where ½(1 + tanh(z/2)) gave
+        # 0 (it is exact only absolutely). e^(−z) is capped at e^c, the largest power
+        # of e the dtype holds, so nothing overflows and no np.errstate is needed:
+        # below z = −c (−88 in float32) σ is held at 1/(1 + e^c), under the smallest
+        # normal number. Five in-place passes, no temporaries: as fast as the tanh
+        # form's four on a small batch, faster on a large one (exp is the cheaper).
         if out is None:
             z = np.asarray(z)  # (z may be a scalar or integers)
             out = np.empty(z.shape, z.dtype if z.dtype.kind == "f" else np.float64)

@@ -208,22 +208,8 @@ def gradcheck(
     Y = net.check_targets(Y, X.shape[0])
     probe = _copy_as(net, num_dtype)
     costs = _ExampleCosts(probe, X.T.astype(num_dtype), Y.T.astype(num_dtype))
-    rng = as_rng(seed)
-
-    # One row of per-example difference quotients per checked entry, array by array;
-    # crossings[k, x]: in how many differences example x had a unit of the k-th kinked layer cross.
-    differences, evals = [], (1 if method == "forward" else 0)
-    crossings = np.zeros((len(costs.kinks), X.shape[0]), np.int64)
     start = time.perf_counter()
-    for l in range(1, net.L + 1):
-        for param, p in (("W", probe.W[l]), ("b", probe.b[l])):
-            idx = _choose(p.size, n_samples, rng)
-            quotients = np.empty((idx.size, X.shape[0]))
-            for i, flat in enumerate(idx):
-                quotients[i], moved, n = _difference(costs, p, int(flat), eps, method)
-                crossings += moved
-                evals += n
-            differences.append((l, param, p.shape, idx, quotients))
+    differences, crossings, evals = _differences(probe, costs, eps, method, n_samples, as_rng(seed))
     seconds = time.perf_counter() - start
 
     excluded = _excluded(costs, differences, crossings, eps)
@@ -304,6 +290,27 @@ class _ExampleCosts:
     def _each(self, z: list, a: list) -> np.ndarray:
         L = self.net.L
         return self.net.cost.each(a[L], self.y, z=z[L], act=self.net.activations[L])
+
+
+def _differences(probe: Network, costs: _ExampleCosts, eps: float, method: str, n_samples, rng):
+    """Per-example difference quotients, one row per checked entry, array by array.
+
+    Returns [(l, "W" or "b", shape, entries, quotients)], crossings[k, x] (in how
+    many differences example x had a unit of the k-th kinked layer cross its kink)
+    and the number of cost evaluations.
+    """
+    differences, evals = [], (1 if method == "forward" else 0)
+    crossings = np.zeros((len(costs.kinks), costs.x.shape[1]), np.int64)
+    for l in range(1, probe.L + 1):
+        for param, p in (("W", probe.W[l]), ("b", probe.b[l])):
+            idx = _choose(p.size, n_samples, rng)
+            quotients = np.empty((idx.size, costs.x.shape[1]))
+            for i, flat in enumerate(idx):
+                quotients[i], moved, n = _difference(costs, p, int(flat), eps, method)
+                crossings += moved
+                evals += n
+            differences.append((l, param, p.shape, idx, quotients))
+    return differences, crossings, evals
 
 
 def _difference(costs: _ExampleCosts, p: np.ndarray, flat: int, eps: float, method: str):
