@@ -126,7 +126,6 @@ class BaseNabla(BaseEstimator):
             self._check_weighted_targets(Y, sw)
         # One draw from random_state seeds the weights, the validation split and the shuffles.
         seed_net, seed_split, seed_shuffle = check_random_state(self.random_state).randint(2**31, size=3)
-
         validation = None
         if self.early_stopping:
             X, Y, sw, validation = self._split_validation(X, Y, sw, seed_split)
@@ -134,17 +133,19 @@ class BaseNabla(BaseEstimator):
             net = self._new_network(X, Y, seed_net)
             optimizer, rng = _params.make_optimizer(self), np.random.default_rng(seed_shuffle)
         else:
-            net = self.network_
-            optimizer = self._continued_optimizer(Y)
+            net, optimizer = self.network_, self._continued_optimizer(Y)
             rng = getattr(self, "_rng", None) or np.random.default_rng(seed_shuffle)
-        if validation is not None:
-            validation = (net.check_inputs(validation[0], "X_val"), *validation[1:])
+        self._train(net, optimizer, rng, X, Y, sw, validation, fresh, incremental)
+        return self
 
+    def _train(self, net, optimizer, rng, X, Y, sw, validation, fresh: bool, incremental: bool) -> None:
+        """``nablanet.fit`` with the estimator's penalties, record and stopping rule; sets the results."""
         n = X.shape[0]
         m = self._batch_size(n)
-        weight_sum = n if sw is None else float(sw.sum())
-        scale = n * n / (m * weight_sum)  # per mini-batch → per training set; module docstring
+        scale = n * n / (m * (n if sw is None else float(sw.sum())))  # per batch → per set: module docstring
         lmbda, l1 = float(self.alpha) * scale, float(self.l1) * scale
+        if validation is not None:
+            validation = (net.check_inputs(validation[0], "X_val"), *validation[1:])
         watch = Watch(lmbda / n, l1 / n, [] if fresh else self.loss_curve_, validation, self._score_outputs)
         stop = stopping(self, watch, None if fresh else self.best_loss_)
         try:
@@ -161,7 +162,6 @@ class BaseNabla(BaseEstimator):
         self.network_, self._optimizer, self._rng = net, optimizer, rng
         self.history_ = history
         store(self, watch, stop, incremental)
-        return self
 
     def _continued_optimizer(self, Y) -> optimizers.Optimizer:
         """The current hyperparameters (set_params may have changed them) with the run's state.
@@ -206,7 +206,7 @@ class BaseNabla(BaseEstimator):
             warnings.warn(
                 f"batch_size={self.batch_size} is larger than the {n} training examples; using {n}",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=6,  # the caller of fit: _batch_size, _train, _fit_checked, _fit, fit
             )
         return _params.batch_size_for(self, n)
 

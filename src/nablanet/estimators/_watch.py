@@ -97,5 +97,5 @@ def store(est, watch: Watch, stop: EarlyStopping, incremental: bool) -> None:
             f"{'validation score' if watch.scores is not None else 'training loss'} was still "
             f"improving by more than tol={est.tol}",
             ConvergenceWarning,
-            stacklevel=4,
+            stacklevel=6,  # the caller of fit: store, _train, _fit_checked, _fit, fit
         )
