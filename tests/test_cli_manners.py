@@ -101,7 +101,7 @@ def test_each_missing_extra_names_its_install_line(tmp_path, capsys, monkeypatch
 def test_help_imports_no_optional_library():
     code = (
         "import sys; from nablanet.cli import build_parser; build_parser().format_help(); "
-        "optional = ('matplotlib', 'rich', 'sklearn', 'starlette', 'uvicorn'); "
+        "optional = ('matplotlib', 'rich', 'sklearn', 'starlette', 'uvicorn', 'onnx', 'mpi4py'); "
         "print(sorted(m for m in optional if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, check=True)
