@@ -61,7 +61,7 @@ EQUATIONS = [
         "Quadratic cost",
         "C = 1/(2n) Σ_x ‖y(x) − a^L(x)‖²",
         [
-            ("nablanet.costs:Quadratic.fn", "np.sum((a - y) ** 2)"),
+            ("nablanet.costs:Quadratic.fn", "float(vdot(d, d))"),
             ("nablanet.costs:Quadratic.grad_a", "a - y"),
         ],
         [
@@ -91,7 +91,7 @@ EQUATIONS = [
         [
             ("nablanet.backprop:backward", "# BP1"),
             ("nablanet.costs:Cost.delta", "return act.backward"),
-            ("nablanet.costs:BinaryCrossEntropy.delta", "return a - y"),
+            ("nablanet.costs:BinaryCrossEntropy.delta", "return act.difference(z, a, y)"),
             ("nablanet.costs:CategoricalCrossEntropy.delta", "return a - y"),
         ],
         [
@@ -160,7 +160,7 @@ EQUATIONS = [
         "w → w − (η/m) Σ_x ∂C_x/∂w,   b → b − (η/m) Σ_x ∂C_x/∂b",
         [
             ("nablanet.optimizers:SGD.updates", "-self.eta, grads"),
-            ("nablanet.optimizers:Optimizer.step", "axpy(c, u_, p)"),
+            ("nablanet.optimizers:Optimizer.step", "axpy(kappa, u_, p)"),
             ("nablanet.train:train_step", "optimizer.step"),
         ],
         [
@@ -184,7 +184,7 @@ EQUATIONS = [
         "Adam",
         "Adaptive moments (Kingma & Ba, 2015)",
         "m → β₁m + (1 − β₁)∇C,  s → β₂s + (1 − β₂)∇C²,  w → w − η m̂/(√ŝ + ε)",
-        [("nablanet.optimizers:Adam.updates", "b1 * m + (1 - b1) * g")],
+        [("nablanet.optimizers:Adam.updates", "b1 * m_ + (1 - b1) * g")],
         ["tests/test_optimizers.py::test_adam_matches_the_textbook_form"],
     ),
     Equation(
@@ -245,7 +245,7 @@ def render() -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    from nablanet.io.model import atomic_write
+    from nablanet.io.atomic import atomic_write
 
     atomic_write(path, text)
 
