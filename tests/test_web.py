@@ -37,7 +37,7 @@ from nablanet.web import data  # noqa: E402
 from nablanet.web.live import LiveCallback, attach_live  # noqa: E402
 from nablanet.web.protocol import DEFAULT_CONFIG, ProtocolError, merge_config, parse_message  # noqa: E402
 from nablanet.web.server import ServerThread  # noqa: E402
-from nablanet.web.session import CORE_L1, Session, decode_frame  # noqa: E402
+from nablanet.web.session import Session, decode_frame  # noqa: E402
 
 DEEP = {"hidden": [8] * 6, "activations": ["tanh"] * 6, "features": list(data.FEATURES)}
 
@@ -255,9 +255,8 @@ def test_download_is_a_model_file_and_python_that_trains(tmp_path, monkeypatch):
         assert np.array_equal(W, W0)
     monkeypatch.chdir(tmp_path)
     scope: dict = {}
-    exec(compile(d["python"], "playground.py", "exec"), scope)  # with L1: nablanet's, or a callback
-    assert scope["net"].sizes == s.net.sizes
-    assert ("l1=0.01" in d["python"]) if CORE_L1 else issubclass(scope["L1"], nn.Callback)
+    exec(compile(d["python"], "playground.py", "exec"), scope)
+    assert scope["net"].sizes == s.net.sizes and "l1=0.01," in d["python"]
     scope = {}
     exec(compile(Session().python(), "playground.py", "exec"), scope)
     h = scope["history"]  # XOR, rebuilt and trained by nablanet.fit

@@ -14,16 +14,13 @@ and sigmoid units map [0, 1] → [0, 255]; tanh maps [−1, 1]; the unbounded on
 (ReLU, leaky ReLU, identity, and the input features) are scaled by their own
 largest |a| on the grid so that q = 127.5 is always 0.
 
-Regularisation: L2 is nablanet's own (``train_step``'s λ/n term), and so is L1
-where the core has it (``train_step(..., l1_n=λ/n)``: C = C₀ + (λ/n) Σ|w|). With a
-core that lacks it, the session adds the same term after each step, from the
-weights before the step: w → w − η (λ/n) sgn(w), plain SGD on the same cost.
+Regularisation is nablanet's own: ``train_step``'s L2 term (λ/n) w and its L1 term
+(λ/n) sgn(w), for C = C₀ + (λ/2n) Σw² or C₀ + (λ/n) Σ|w|.
 """
 
 from __future__ import annotations
 
 import base64
-import inspect
 import json
 import struct
 import tempfile
@@ -42,9 +39,8 @@ from ..train import train_step
 from . import data
 from .protocol import DATA_FIELDS, DEFAULT_CONFIG, NETWORK_FIELDS, ProtocolError, merge_config
 
-__all__ = ["Session", "decode_frame", "TRAIN_BUDGET_S", "CORE_L1"]
+__all__ = ["Session", "decode_frame", "TRAIN_BUDGET_S"]
 
-CORE_L1 = "l1_n" in inspect.signature(train_step).parameters  # does nablanet's step have L1?
 TRAIN_BUDGET_S = 0.005  # training per frame: one epoch, or this long, whichever ends first
 _BOUNDED = {"sigmoid": (255.0, 0.0), "tanh": (127.5, 127.5)}  # q = a·scale + shift
 
@@ -186,14 +182,7 @@ class Session:
             ws = self._workspaces[idx.size] = Workspace(self.net.sizes, idx.size, self.net.dtype)
         l1_n = c["lmbda"] / n if c["regularization"] == "l1" else 0.0
         lmbda_n = c["lmbda"] / n if c["regularization"] == "l2" else 0.0
-        if CORE_L1:
-            cost = train_step(self.net, self.optimizer, x, y, lmbda_n, None, ws, l1_n=l1_n)
-        else:
-            signs = [np.sign(W) for W in self.net.W] if l1_n else None
-            cost = train_step(self.net, self.optimizer, x, y, lmbda_n, None, ws)
-            if l1_n:  # ∂/∂w of (λ/n) Σ|w| is (λ/n) sgn(w), at the weights before the step
-                for W, s in zip(self.net.W, signs):
-                    W -= (c["eta"] * l1_n) * s
+        cost = train_step(self.net, self.optimizer, x, y, lmbda_n, None, ws, l1_n=l1_n)
         self.steps += 1
         self.pos += idx.size
         if self.pos >= n:
@@ -392,17 +381,7 @@ class Session:
         else:
             load = f"P, labels = data.make({c['dataset']!r}, {c['points']}, {c['noise']!r}, rng)\n"
         lmbda = c["lmbda"] if c["regularization"] == "l2" else 0.0
-        l1 = c["regularization"] == "l1" and c["lmbda"] > 0 and not CORE_L1
-        l1_arg = f" l1={c['lmbda']!r}," if c["regularization"] == "l1" and CORE_L1 else ""
-        l1_class = (
-            f"\n\nclass L1(nn.Callback):\n"
-            f'    """w → w − η(λ/n) sgn(w) after each mini-batch: L1, which nablanet.fit lacks."""\n\n'
-            f"    def on_batch_end(self, run, cost):\n"
-            f"        for W in run.net.W:\n"
-            f"            W -= {c['eta']!r} * {c['lmbda']!r} / len(X_train) * np.sign(W)\n"
-            if l1
-            else ""
-        )
+        l1 = f" l1={c['lmbda']!r}," if c["regularization"] == "l1" else ""
         return (
             '"""The network of a nablanet playground session, rebuilt and trained."""\n\n'
             "import numpy as np\n\n"
@@ -412,8 +391,7 @@ class Session:
             f"{load}"
             f"P_train, y_train, P_test, y_test = data.split(P, labels, {c['train_ratio']!r})\n"
             f"features = {c['features']!r}\n"
-            "X_train, X_test = data.features(P_train, features), data.features(P_test, features)\n"
-            f"{l1_class}\n"
+            "X_train, X_test = data.features(P_train, features), data.features(P_test, features)\n\n"
             f"net = nn.Network(\n"
             f"    {self.net.sizes!r},\n"
             f"    activation={c['activations']!r},\n"
@@ -427,9 +405,8 @@ class Session:
             "history = nn.fit(\n"
             "    net,"
             f" X_train, y_train, epochs={max(100, self.epoch)},\n"
-            f"    batch_size={c['batch_size']}, eta={c['eta']!r}, lmbda={lmbda!r},{l1_arg}\n"
-            f"    validation_data=(X_test, y_test), seed={c['seed'] + 1},"
-            f"{' callbacks=[L1()],' if l1 else ''}\n"
+            f"    batch_size={c['batch_size']}, eta={c['eta']!r}, lmbda={lmbda!r},{l1}\n"
+            f"    validation_data=(X_test, y_test), seed={c['seed'] + 1},\n"
             ")\n"
             'print(f"test cost {history.val_cost[-1]:.4f}, test accuracy {history.val_accuracy[-1]:.3f}")\n'
         )
