@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import nablanet as nn
 from nablanet import Network
 from nablanet.backprop import backprop
 from nablanet.teaching.trace import errors, explain, render, trace
@@ -135,3 +136,20 @@ def test_float32_batches_trace_without_mismatch(cost):
     rng = np.random.default_rng(4)
     tr = trace(net, rng.random((5, 3)), rng.integers(0, 2, 5))
     assert tr.m == 5 and all(s.value.dtype == np.float32 for s in tr.steps)
+
+
+def test_a_trace_with_dropout_shows_each_mask_and_matches_backprop_with_it():
+    from nablanet.train import dropout_masks
+
+    rng = np.random.default_rng(0)
+    net = nn.Network([3, 4, 4, 2], dtype="float64", seed=1)
+    x, y = rng.standard_normal((5, 3)), rng.integers(0, 2, 5)
+    keep = dropout_masks(net, [0.5, 0.5], 5, rng)
+    tr = trace(net, x, y, keep=keep)
+    symbols = [s.symbol for s in tr.steps]
+    assert symbols.index("r^1") == symbols.index("a^1") + 1 and "r^3" not in symbols
+    bp2 = next(s for s in tr.steps if s.symbol == "δ^1")
+    assert bp2.formula.endswith("⊙ r^1")
+    nabla_b, nabla_w = nn.backprop(net, x.T, np.eye(2)[y].T, keep=keep)
+    np.testing.assert_allclose(tr.nabla_w[2], nabla_w[2], rtol=1e-12)
+    assert not np.allclose(tr.nabla_w[2], nn.backprop(net, x.T, np.eye(2)[y].T)[1][2])

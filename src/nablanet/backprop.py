@@ -41,7 +41,9 @@ __all__ = ["backprop", "gradient", "backward", "backprop_single", "backprop_refe
 Gradient = tuple[Layers[np.ndarray], Layers[np.ndarray]]  # (nabla_b, nabla_w), indexed by layer
 
 
-def backprop(net: Network, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None) -> Gradient:
+def backprop(
+    net: Network, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None, keep: list | None = None
+) -> Gradient:
     """∂C/∂b^l and ∂C/∂W^l of the mean cost over a mini-batch (columns = examples).
 
     Parameters
@@ -53,6 +55,8 @@ def backprop(net: Network, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarr
         The targets, one column per example.
     sample_weight : ndarray, shape (m,), optional
         Each example's weight in the mean; without it every example counts once.
+    keep : list, optional
+        Dropout masks r^l indexed by layer (``nablanet.train.dropout_masks``).
 
     Returns
     -------
@@ -61,8 +65,8 @@ def backprop(net: Network, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarr
     """
     x, y = np.asarray(x, net.dtype), np.asarray(y, net.dtype)
     ws = Workspace(net.sizes, x.shape[1], net.dtype)
-    z, a = forward(net, x, ws)
-    backward(net, z, a, y, sample_weight, ws)
+    z, a = forward(net, x, ws, keep)
+    backward(net, z, a, y, sample_weight, ws, keep=keep)
     return Layers(ws.nabla_b[1:]), Layers(ws.nabla_w[1:])
 
 

@@ -37,6 +37,9 @@ EQUATIONS = {
     "a": ("(23)", "a^{l} = σ(z^{l})"),
     "delta_L": ("BP1", "δ^{l} = ∇_a C ⊙ σ'(z^{l})"),
     "delta": ("BP2", "δ^{l} = ((W^{n})ᵀ δ^{n}) ⊙ σ'(z^{l})"),
+    "delta_dropped": ("BP2", "δ^{l} = ((W^{n})ᵀ δ^{n}) ⊙ σ'(z^{l}) ⊙ r^{l}"),
+    "mask": ("dropout", "a^{l} ⊙ r^{l} goes on to layer {n}"),
+    "nabla_w_dropped": ("BP4", "∂C/∂W^{l} = δ^{l} (a^{k} ⊙ r^{k})ᵀ"),
     "nabla_b": ("BP3", "∂C/∂b^{l} = δ^{l}"),
     "nabla_w": ("BP4", "∂C/∂W^{l} = δ^{l} (a^{k})ᵀ"),
 }
@@ -80,6 +83,7 @@ class Trace:
     nabla_b: Layers  # nabla_b[l] is ∂C/∂b^l, l = 1..L
     nabla_w: Layers
     cost: float
+    keep: list | None = None  # dropout masks r^l, indexed by layer, if the pass used them
 
     @property
     def m(self) -> int:
@@ -91,14 +95,19 @@ class Trace:
         L = self.net.L
         vec = (lambda v: v[:, 0]) if self.m == 1 else (lambda v: v)
         out = []
+        r = self.keep or [None] * (L + 1)
         for l in range(1, L + 1):
             out.append(_step("z", f"z^{l}", l, vec(self.z[l])))
             out.append(_step("a", f"a^{l}", l, vec(self.a[l])))
+            if r[l] is not None:
+                out.append(_step("mask", f"r^{l}", l, vec(r[l])))
         batch = self.m > 1
         for l in range(L, 0, -1):
-            out.append(_step("delta_L" if l == L else "delta", f"δ^{l}", l, vec(self.delta[l])))
+            kind = "delta_L" if l == L else "delta_dropped" if r[l] is not None else "delta"
+            out.append(_step(kind, f"δ^{l}", l, vec(self.delta[l])))
             out.append(_step("nabla_b", f"∂C/∂b^{l}", l, self.nabla_b[l], batch))
-            out.append(_step("nabla_w", f"∂C/∂W^{l}", l, self.nabla_w[l], batch))
+            kind = "nabla_w_dropped" if r[l - 1] is not None else "nabla_w"
+            out.append(_step(kind, f"∂C/∂W^{l}", l, self.nabla_w[l], batch))
         return out
 
     def to_dict(self) -> dict:
@@ -125,7 +134,7 @@ def _step(kind: str, symbol: str, l: int, value: np.ndarray, batch: bool = False
     return Step(symbol, l, equation, formula, np.asarray(value))
 
 
-def errors(net: Network, z: list, a: list[np.ndarray], y: np.ndarray) -> list:
+def errors(net: Network, z: list, a: list[np.ndarray], y: np.ndarray, keep: list | None = None) -> list:
     """δ^l for every layer and every example (columns), by BP1 then BP2; δ[0] is None.
 
     These are each example's own errors δ^{x,l}. ``backward`` makes the same
@@ -137,10 +146,12 @@ def errors(net: Network, z: list, a: list[np.ndarray], y: np.ndarray) -> list:
     delta[L] = net.cost.delta(z[L], a[L], y, net.activations[L])  # BP1
     for l in range(L - 1, 0, -1):
         delta[l] = net.activations[l].backward(z[l], a[l], net.W[l + 1].T @ delta[l + 1])  # BP2
+        if keep is not None and keep[l] is not None:
+            delta[l] = delta[l] * keep[l]  # a unit dropped in this pass passes no error back
     return delta
 
 
-def trace(net: Network, x: Any, y: Any) -> Trace:
+def trace(net: Network, x: Any, y: Any, keep: list | None = None) -> Trace:
     """Run backprop on one example (or a small batch) and keep every intermediate.
 
     Parameters
@@ -148,6 +159,9 @@ def trace(net: Network, x: Any, y: Any) -> Trace:
     net : Network
     x : array, shape (n_0,) for one example, or (m, n_0) rows = examples
     y : a label, a target vector of shape (n_L,), or (m,) labels / (m, n_L) targets
+    keep : list, optional
+        Dropout masks r^l (``nablanet.train.dropout_masks``), each (n_l, m): the
+        pass of one training step with dropout, r^l shown after a^l.
 
     Returns
     -------
@@ -163,18 +177,20 @@ def trace(net: Network, x: Any, y: Any) -> Trace:
         Y = Y.reshape(1, *Y.shape)
     Y = net.check_targets(Y, X.shape[0], "y")
     xc, yc = X.T, Y.T
-    z, a = forward(net, xc)
-    delta = errors(net, z, a, yc)
-    nabla_b, nabla_w = backprop(net, xc, yc)
+    z, a = forward(net, xc, keep=keep)
+    delta = errors(net, z, a, yc, keep)
+    nabla_b, nabla_w = backprop(net, xc, yc, keep=keep)
+    inputs = a if keep is None else [a[l] if r is None else a[l] * r for l, r in enumerate(keep)]
     m = xc.shape[1]
     for l in range(1, net.L + 1):  # the trace's δ must be backward's δ: BP3 and BP4 agree
         tol = 100 * np.finfo(net.dtype).eps * (1 + float(np.abs(nabla_w[l]).max()))
         if not (
             np.allclose(delta[l].sum(axis=1) / m, nabla_b[l], rtol=1e-4, atol=tol)
-            and np.allclose(delta[l] @ a[l - 1].T / m, nabla_w[l], rtol=1e-4, atol=tol)
+            and np.allclose(delta[l] @ inputs[l - 1].T / m, nabla_w[l], rtol=1e-4, atol=tol)
         ):
             raise RuntimeError(f"trace: δ^{l} does not reproduce backward's gradient (BP3/BP4)")
-    return Trace(net, xc, yc, z, a, delta, nabla_b, nabla_w, net.cost.fn(a[-1], yc))
+    cost = net.cost.fn(a[-1], yc, z=z[-1], act=net.activations[-1])
+    return Trace(net, xc, yc, z, a, delta, nabla_b, nabla_w, cost, keep)
 
 
 # -- rendering ------------------------------------------------------------------------------
