@@ -235,6 +235,26 @@ def test_a_collapsed_run_is_not_silent(capsys):
     assert code == 0 and out == "" and "at chance" in err  # --quiet does not hide a collapse
 
 
+def test_the_monitors_warnings_from_before_training_are_shown(capsys):
+    argv = [
+        "--init",
+        "standard",
+        "--layers",
+        "256,256,256",
+        "--eta",
+        "1e-4",
+        "--epochs",
+        "1",
+        "--monitor",
+        "--json",
+    ]
+    code, out, err = run(capsys, "train", *argv)
+    events = [json.loads(line) for line in out.splitlines()]
+    before = [e for e in events if e["event"] == "warning" and e["message"].startswith("before training")]
+    assert code == 0 and before and before[0]["epoch"] == 0 and "exploding gradient" in before[0]["message"]
+    assert err.count("warning: before training") == len(before)
+
+
 def test_csv_training_data(tmp_path, capsys):
     rng = np.random.default_rng(0)
     X = rng.random((120, 3))

@@ -34,7 +34,9 @@ class Warnings(Callback):
         self.shown = 0
 
     def on_train_begin(self, run: Run) -> None:
-        self.shown = len(run.history.warnings)  # a resumed run's were shown when they happened
+        # A resumed run's warnings were shown when they happened; a new run's may already
+        # hold the monitor's, from before the first epoch.
+        self.shown = len(run.history.warnings) if run.epoch or run.batch else 0
 
     def on_epoch_begin(self, run: Run) -> None:
         self.flush(run)
