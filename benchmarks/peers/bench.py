@@ -357,7 +357,14 @@ def _blas_info() -> list[dict]:
 def _worker(spec: dict) -> dict:
     """Run one measurement in this process; return what it measured."""
     threads, kind, peer = spec["threads"], spec["kind"], spec.get("peer")
-    if peer == "sklearn":  # load its BLAS (SciPy's too) before limiting the threads
+    # Load every BLAS the peer may use before limiting the threads: a library loaded
+    # later keeps its own default (all cores). SciPy's OpenBLAS is a second copy,
+    # beside NumPy's; nablanet's update calls its axpy.
+    try:
+        import scipy.linalg.blas  # noqa: F401
+    except ImportError:
+        pass
+    if peer == "sklearn":
         import sklearn.neural_network  # noqa: F401
     try:
         from threadpoolctl import threadpool_limits
