@@ -317,8 +317,9 @@ def _array(raw, dtype: _DType, shape, fortran: bool, m: _Machine) -> np.ndarray:
         raw = raw.encode("latin-1")
     if not isinstance(raw, (bytes, bytearray)):
         raise error(f"{source}: array data is {type(raw).__name__}, not bytes")
-    if not (isinstance(shape, tuple) and all(type(n) is int and n >= 0 for n in shape)):
-        raise error(f"{source}: an array has an invalid shape {shape!r}")
+    # At most NumPy's 64 dimensions, so that the byte count below is a cheap product.
+    if not (isinstance(shape, tuple) and len(shape) <= 64 and all(type(n) is int and n >= 0 for n in shape)):
+        raise error(f"{source}: an array has an invalid shape {str(shape)[:80]}")
     dt = dtype.build()
     need = math.prod(shape) * dt.itemsize
     if need != len(raw):
