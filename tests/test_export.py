@@ -1,5 +1,7 @@
 """ONNX export, checked by running the exported model in onnxruntime against nablanet itself."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -46,10 +48,10 @@ def test_a_single_sigmoid_output_is_labelled_by_its_half_threshold():
 
 
 def test_save_onnx_writes_a_loadable_file_with_the_class_names(tmp_path):
-    net = nn.Network([4, 3], activation=[], seed=0, classes=["cat", "dog", "eel"])
+    net = nn.Network([4, 3], activation=[], seed=0, classes=["cat, wild", "dog", "eel"])
     path = save_onnx(net, tmp_path / "m.onnx")
     model = onnx.load(str(path))
-    assert {p.key: p.value for p in model.metadata_props}["classes"] == "cat,dog,eel"
+    assert json.loads({p.key: p.value for p in model.metadata_props}["classes"]) == ["cat, wild", "dog", "eel"]
     X = np.ones((2, 4), np.float32)
     np.testing.assert_allclose(run(model, X)["output"], net.feedforward(X), rtol=1e-6)
 

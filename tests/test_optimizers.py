@@ -40,6 +40,20 @@ def test_an_update_that_would_make_a_weight_overflow_changes_nothing(dtype):
     assert opt.t == 0
 
 
+def test_a_sum_that_rounds_to_inf_only_when_fused_is_refused_or_written_as_checked():
+    # Near the float32 limit a fused multiply-add (SciPy's axpy) can round to −inf where
+    # the two-rounding check said finite: the update must never leave a weight infinite.
+    w, g = np.zeros(64, "f4"), np.zeros(64, "f4")
+    w[0], g[0] = np.float32(-5.413331e30), np.float32(2.0016609e38)
+    opt = optimizers.SGD(1.7)
+    with np.errstate(over="ignore"):
+        try:
+            opt.step([w], [g])
+        except optimizers.NonFiniteUpdate:
+            assert w[0] == np.float32(-5.413331e30)
+    assert np.isfinite(w).all()
+
+
 def test_the_update_is_the_same_with_and_without_a_blas_axpy(monkeypatch):
     from nablanet import blas
 

@@ -24,6 +24,10 @@ def axpy(c: float, x: np.ndarray, y: np.ndarray) -> None:
     global _AXPY
     if _AXPY is None:
         _AXPY = _blas_axpy()
+    if x.shape != y.shape:
+        raise ValueError(f"axpy: x has shape {x.shape}, y has shape {y.shape}")
+    if not y.flags.writeable:
+        raise ValueError("axpy: y is read-only")
     f = _AXPY.get(y.dtype) if y.dtype == x.dtype and y.flags.c_contiguous and x.flags.c_contiguous else None
     if f is None:
         y += c * x if c != 1 else x

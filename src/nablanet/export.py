@@ -5,13 +5,14 @@
 for a batch of rows, then the layer's activation. The graph's input is
 ``input``, of shape (batch, n_0); its outputs are ``output``, a^L of shape
 (batch, n_L), and, for a network with class outputs, ``label``, the class index
-that ``Network.predict`` gives. Inputs are taken as the network saw them in
+that ``Network.predict`` gives; the metadata property ``classes`` lists the class names (JSON). Inputs are taken as the network saw them in
 training: apply the data set's scaling first. The weights keep the network's
 dtype (float32 or float64).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -53,9 +54,9 @@ def to_onnx(net: Network):
         initializer=weights,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="nablanet")
-    model.doc_string = f"{net!r}" + (f"; classes {net.classes}" if net.classes else "")
-    if net.classes:
-        helper.set_model_props(model, {"classes": ",".join(map(str, net.classes))})
+    model.doc_string = repr(net)
+    if net.classes:  # as JSON: a name may hold a comma
+        helper.set_model_props(model, {"classes": json.dumps(net.classes)})
     onnx.checker.check_model(model, full_check=True)
     return model
 

@@ -202,6 +202,7 @@ class Network:
         preset: str = "default",
     ):
         chosen = defaults.preset(preset)
+        self.preset = preset.lower()  # fit takes its training defaults from the same preset
         self.sizes = _check_sizes(sizes)
         self.dtype = _check_dtype(dtype)
         self.cost = costs.get(chosen["cost"] if cost is None else cost)
@@ -288,11 +289,14 @@ class Network:
         self._assign(self._b, arrays, "b")
 
     def _assign(self, layers: Layers, arrays: Sequence[np.ndarray], name: str) -> None:
-        arrays = list(arrays)
+        arrays = [np.asarray(A) for A in arrays]
         if len(arrays) != self.L:
             raise ValueError(f"{name} needs {self.L} arrays, one per layer, got {len(arrays)}")
-        for l, A in enumerate(arrays, start=1):
-            layers[l] = A
+        for l, (A, target) in enumerate(zip(arrays, layers), start=1):  # every shape before any copy
+            if A.shape != target.shape:
+                raise ValueError(f"{name}[{l}] has shape {A.shape}; layer {l} needs {target.shape}")
+        for target, A in zip(layers, arrays):
+            target[...] = A
 
     @property
     def params(self) -> list[np.ndarray]:
@@ -334,6 +338,11 @@ class Network:
 
     def __setstate__(self, state: dict) -> None:
         state = dict(state)
+        if "flat" not in state:  # pickled by nablanet 0.1: separate arrays, 0-based lists
+            state.pop("_flat", None)
+            state["flat"] = np.concatenate([p.ravel() for p in [*state.pop("W"), *state.pop("b")]])
+            state.setdefault("classes", None)
+            state.setdefault("preset", "default")
         flat = state.pop("flat")
         state["activations"] = Layers(state["activations"])
         vars(self).update(state)

@@ -43,7 +43,6 @@ class Optimizer:
     def __init__(self, eta: float):
         self.eta = _positive(eta, "the learning rate eta")
         self.t = 0  # number of steps taken
-        self._bound: float | None = None  # an upper bound on ‖w‖ (see step)
 
     def updates(self, grads: list[np.ndarray], t: int) -> tuple[float, list[np.ndarray], dict]:
         """(kappa, u, state): the update at step t is Δw = κ·u; state is {slot: arrays} after it."""
@@ -61,25 +60,26 @@ class Optimizer:
         norm2 = 0.0
         for u_ in u:
             norm2 += float(vdot(u_, u_))
-        norm = abs(kappa) * math.sqrt(norm2) if math.isfinite(norm2) else math.inf
-        # w + Δw can overflow only where |w_i| + |Δw_i| does, and ‖w‖ + ‖Δw‖ bounds
-        # both. Keeping that bound from step to step costs nothing; only when it
-        # nears the dtype's limit (or ‖Δw‖² itself overflows) is every sum computed.
-        if self._bound is None or self._bound_for is not params[0]:
-            self._bound_for, self._bound = params[0], _norm(params)
-        limit = 0.25 * float(np.finfo(params[0].dtype).max)
-        if not self._bound + norm < limit:
-            self._check_exactly(params, kappa, u)
-            self._bound = _norm(params) + norm
+        # A finite weight w can overflow in w + Δw only if |Δw| is at least half
+        # the gap between the two largest floats, far above √max. So while ‖Δw‖
+        # stays below √max no sum can overflow, and w += κu is done in one axpy;
+        # beyond it every sum is computed, checked, and that checked sum written.
+        if math.isfinite(norm2) and abs(kappa) * math.sqrt(norm2) < _SAFE.get(params[0].dtype, 0.0):
+            sums = None
         else:
-            self._bound += norm
+            sums = self._checked_sums(params, kappa, u)
         self.t += 1
         for slot, arrays in state.items():
             setattr(self, slot, arrays)
-        for p, u_ in zip(params, u):
-            axpy(kappa, u_, p)
+        if sums is None:
+            for p, u_ in zip(params, u):
+                axpy(kappa, u_, p)
+        else:
+            for p, new in zip(params, sums):
+                p[...] = new
 
-    def _check_exactly(self, params: list[np.ndarray], kappa: float, u: list[np.ndarray]) -> None:
+    def _checked_sums(self, params: list[np.ndarray], kappa: float, u: list[np.ndarray]) -> list[np.ndarray]:
+        sums = []
         with np.errstate(over="ignore", invalid="ignore"):
             for p, u_ in zip(params, u):
                 d = kappa * u_
@@ -87,10 +87,12 @@ class Optimizer:
                     raise NonFiniteUpdate(
                         f"{type(self).__name__} produced a NaN or inf update at step {self.t + 1}"
                     )
-                if not np.isfinite(p + d).all():
+                sums.append(p + d)
+                if not np.isfinite(sums[-1]).all():
                     raise NonFiniteUpdate(
                         f"{type(self).__name__}'s update at step {self.t + 1} would make a weight overflow"
                     )
+        return sums
 
     def _state(self, slot: str, grads: list[np.ndarray]) -> list[np.ndarray]:
         """The slot's arrays, zeros before the first step."""
@@ -196,12 +198,7 @@ def _fraction(value, what: str) -> float:
     return x
 
 
-def _norm(params: list[np.ndarray]) -> float:
-    total = 0.0
-    for p in params:
-        total += float(vdot(p.ravel(), p.ravel()))
-    return math.sqrt(total) if math.isfinite(total) else math.inf
-
+_SAFE = {np.dtype(t): float(np.sqrt(np.finfo(t).max)) for t in (np.float32, np.float64)}
 
 _REGISTRY = Registry("optimizer", {cls.name: cls for cls in (SGD, Momentum, Adam)}, base=Optimizer)
 names, get = _REGISTRY.names, _REGISTRY.get

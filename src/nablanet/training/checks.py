@@ -34,7 +34,12 @@ def check_lmbda(lmbda: Any, name: str = "lmbda") -> float:
 
 def check_dropout(dropout: Any, n_hidden: int) -> list[float] | None:
     """Drop rates, one per hidden layer, each in [0, 1); None when there is no dropout."""
-    rates = [dropout] * n_hidden if np.isscalar(dropout) else list(dropout)
+    if isinstance(dropout, (str, bytes)) or not (np.ndim(dropout) in (0, 1)):
+        raise TypeError(f"dropout must be a rate or one rate per hidden layer, got {dropout!r}")
+    one = np.ndim(dropout) == 0
+    if one and n_hidden == 0 and dropout:
+        raise ValueError("dropout applies to hidden layers, and this network has none")
+    rates = [dropout.item() if hasattr(dropout, "item") else dropout] * n_hidden if one else list(dropout)
     if len(rates) != n_hidden:
         raise ValueError(f"dropout has {len(rates)} rates for {n_hidden} hidden layers")
     for l, p in enumerate(rates, start=1):

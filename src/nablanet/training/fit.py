@@ -46,9 +46,9 @@ def fit(
     checkpoint: str | os.PathLike | None = None,
     checkpoint_every: int | None = None,
     resume: str | os.PathLike | None = None,
-    preset: str = "default",
-    l1: float = 0.0,
-    dropout: float | Sequence[float] = 0.0,
+    preset: str | None = None,
+    l1: float | None = None,
+    dropout: float | Sequence[float] | None = None,
     health: bool = True,
     verbose: int = 0,
     comm: Any = None,
@@ -88,8 +88,9 @@ def fit(
         position within the epoch and RNG state. The run's own optimizer (η
         included), batch size, λ and shuffles are used (passing ``optimizer`` too
         is an error); ``epochs`` may extend it.
-    preset : str
-        ``"default"`` or ``"nielsen"``: where the arguments left out come from.
+    preset : str, optional
+        ``"default"`` or ``"nielsen"``: where the arguments left out come from
+        (default: the preset the network was built with).
     l1 : float
         L1 regularisation λ₁: the cost gains (λ₁/n) Σ |w| over all weights.
     dropout : float or sequence of float
@@ -164,15 +165,21 @@ def _prepare(
     verbose,
 ) -> tuple:
     """(run, X, Y, validation, callbacks) for ``train``, every argument checked; on rank ``rank``."""
-    chosen = defaults.preset(preset)
-    epochs = check_count(chosen["epochs"] if epochs is None else epochs, "epochs", minimum=0)
-    batch_size = check_count(chosen["batch_size"] if batch_size is None else batch_size, "batch_size")
-    lmbda, l1 = check_lmbda(lmbda), check_lmbda(l1, "l1")
-    rates = check_dropout(dropout, len(net.sizes) - 2 if isinstance(net, Network) else 0)
-    if checkpoint_every is not None:
-        check_count(checkpoint_every, "checkpoint_every")
     if not isinstance(net, Network):
         raise TypeError(f"fit trains a nablanet Network, got {type(net).__name__}")
+    chosen = defaults.preset(net.preset if preset is None else preset)
+    if not isinstance(health, bool):
+        raise TypeError(f"health must be True or False, got {health!r}")
+    if resume is not None and optimizer is not None:
+        raise ValueError("resume continues the checkpoint's own optimizer; do not pass optimizer too")
+    if checkpoint_every is not None and checkpoint is None and resume is None:
+        raise ValueError("checkpoint_every needs checkpoint=, the file to write")
+    epochs = check_count(chosen["epochs"] if epochs is None else epochs, "epochs", minimum=0)
+    batch_size = check_count(chosen["batch_size"] if batch_size is None else batch_size, "batch_size")
+    lmbda, l1 = check_lmbda(lmbda), check_lmbda(0.0 if l1 is None else l1, "l1")
+    rates = check_dropout(0.0 if dropout is None else dropout, len(net.sizes) - 2)
+    if checkpoint_every is not None:
+        check_count(checkpoint_every, "checkpoint_every")
     X = net.check_inputs(X)
     Y = net.check_targets(y, X.shape[0])
     validation = _check_validation(net, validation_data)
@@ -191,9 +198,8 @@ def _prepare(
     # so that what it saves includes every other callback's record of the epoch.
     saver = None if checkpoint is None else Checkpoint(checkpoint, every=checkpoint_every)
     if resume is not None:
-        if optimizer is not None:
-            raise ValueError("resume continues the checkpoint's own optimizer; do not pass optimizer too")
-        run = load_run(resume, net)  # validates the whole checkpoint, then restores the weights
+        run = load_run(resume, net)
+        _warn_ignored(run, eta=eta, batch_size=batch_size, l1=l1, dropout=dropout)  # validates the whole checkpoint, then restores the weights
         run.epochs = epochs
     else:
         if optimizer is None:
@@ -212,6 +218,22 @@ def _prepare(
     if saver is not None:
         callbacks.append(saver)
     return run, X, Y, validation, callbacks
+
+
+def _warn_ignored(run: Run, **given) -> None:
+    """A setting passed with resume that differs from the checkpoint's is said, not silently dropped."""
+    saved = {"eta": run.optimizer.eta, "batch_size": run.batch_size, "l1": run.l1, "dropout": run.dropout}
+    for name, value in given.items():
+        if value is None:
+            continue
+        same = value == saved[name] if name != "dropout" else check_dropout(value, run.net.L - 1) == saved[name]
+        if not same:
+            warnings.warn(
+                f"resume continues the checkpoint's run: {name}={value!r} is ignored, "
+                f"the checkpoint's {saved[name]!r} is used",
+                UserWarning,
+                stacklevel=4,
+            )
 
 
 def _preset_optimizer(chosen, eta: float | None) -> Optimizer:
