@@ -254,9 +254,9 @@ class DataParallel:
 
     def reducer(self, ws) -> _Reducer:
         """The all-reduce of one workspace's gradient (its slices are views of ``ws.nabla``)."""
-        r = self._reducers.get(id(ws))
+        r = self._reducers.get(ws.m)  # one per share size: an epoch's workspaces replace the last's
         if r is None or r.ws is not ws:
-            r = self._reducers[id(ws)] = _Reducer(self, ws)
+            r = self._reducers[ws.m] = _Reducer(self, ws)
         return r
 
     # -- across ranks ---------------------------------------------------------------------
