@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 import nablanet
+import nablanet as nn
 from nablanet.training.checkpoint import load_run
 
 SCRIPT = Path(__file__).parent / "mpi_scripts" / "ranks.py"
@@ -235,3 +236,22 @@ def test_grid_search_on_a_dask_cluster_matches_one_process():
     np.testing.assert_allclose(
         spread.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"], rtol=0, atol=0
     )
+
+
+def test_the_train_command_under_mpiexec_writes_once_and_matches_one_process(mpiexec, tmp_path):
+    env = ENV
+    cmd = ["-m", "nablanet", "train", "--epochs", "2", "--dtype", "float64", "--json"]
+    two = subprocess.run(
+        [mpiexec, "-n", "2", sys.executable, *cmd, "-o", str(tmp_path / "two.npz")],
+        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert two.returncode == 0, two.stderr
+    summaries = [line for line in two.stdout.splitlines() if '"event": "summary"' in line]
+    assert len(summaries) == 1  # rank 0 alone speaks
+    one = subprocess.run(
+        [sys.executable, *cmd, "-o", str(tmp_path / "one.npz")],
+        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert one.returncode == 0, one.stderr
+    a, b = nn.load(tmp_path / "two.npz"), nn.load(tmp_path / "one.npz")
+    assert _relative(a.flat, b.flat) <= 1e-12

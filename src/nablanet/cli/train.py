@@ -21,6 +21,8 @@ import numpy as np
 from .. import activations, costs, defaults, initializers, optimizers
 from ..io.model import network_from_spec
 from ..network import Network
+from ..parallel import DataParallel, world
+from ..parallel import evaluate as evaluate_across
 from ..train import Callback
 from ..training.checkpoint import Checkpoint
 from ..training.fit import fit
@@ -184,6 +186,19 @@ def check_paths(args) -> None:
 
 
 def cmd_train(args) -> int:
+    # Under mpiexec every rank runs this command: all train, rank 0 alone speaks and writes.
+    comm = world()
+    if comm is not None and comm.Get_rank():
+        args.quiet, args.json, args.report, args.output_model = True, False, None, None
+    try:
+        return _train(args, comm)
+    except Exception as e:
+        if comm is not None:  # one rank's error ends the job, with one line naming the rank
+            DataParallel(comm).abort(e)
+        raise
+
+
+def _train(args, comm) -> int:
     check_paths(args)
     if args.layers is not None and args.sizes is not None:
         raise ValueError("give --layers (the hidden sizes) or --sizes (every layer's), not both")
@@ -231,13 +246,16 @@ def cmd_train(args) -> int:
                 callbacks=[*callbacks, checkpoint],  # the checkpoint last: it may raise on Ctrl-C
                 resume=getattr(args, "resume_source", None),
                 health=False,  # added above, before the display
+                comm=comm,
             )
     except KeyboardInterrupt:
+        if comm is not None and comm.Get_rank():
+            return 130  # rank 0 tells, and its checkpoint is the run's
         return _interrupted(args, show, checkpoint)
     seconds = time.perf_counter() - start
     stops = [cb.stopped_epoch for cb in plugins if getattr(cb, "stopped_epoch", None)]
     stopped = f"after epoch {stops[0]}" if stops else None
-    _finish(args, settings, net, history, loaded, seconds, stopped, warn)
+    _finish(args, settings, net, history, loaded, seconds, stopped, warn, comm)
     return 0
 
 
@@ -302,12 +320,16 @@ def _interrupted(args, show, checkpoint: Checkpoint) -> int:
     return 130
 
 
-def _finish(args, settings: dict, net, history, loaded: Loaded, seconds: float, stopped, warn) -> None:
-    """Test, save, report, and tell: a table, or one JSON object."""
+def _finish(
+    args, settings: dict, net, history, loaded: Loaded, seconds: float, stopped, warn, comm=None
+) -> None:
+    """Test, save, report, and tell: a table, or one JSON object (on rank 0 alone, under MPI)."""
     data = loaded.data
     X_test, y_test = loaded.test
-    test = net.evaluate(X_test, y_test)
-    metrics = {"test_accuracy": test.accuracy, "test_cost": test.cost}
+    test_cost, test_accuracy = evaluate_across(net, X_test, y_test, comm)  # every rank takes part
+    if comm is not None and comm.Get_rank():
+        return
+    metrics = {"test_accuracy": test_accuracy, "test_cost": test_cost}
     if loaded.regression:
         predicted = unscale(net.feedforward(X_test), loaded.target_scaling)
         metrics.update({f"test_{k}": v for k, v in regression_metrics(predicted, data.y_test).items()})
