@@ -54,7 +54,7 @@ class Session:
         self.playing = False
         self.version = 0  # bumped whenever the data or the network is rebuilt
         self.seq = 0  # frames built
-        self.last_frame_ms = 0.0
+        self.last_frame_ms = self.last_frame_cpu_ms = 0.0
         self._make_data()
         self._make_network()
 
@@ -299,7 +299,7 @@ class Session:
         """Train (if ``train``) for one frame, then build the frame: see the module docstring."""
         t_train = time.perf_counter()
         steps = self.advance() if train else 0
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         ev = self.evaluate()
         nabla_b = backprop(self.net, self.x_train, self.y_train)[0]
         maps = self.heatmaps()
@@ -318,13 +318,15 @@ class Session:
             "grad_b_norms": [float(np.linalg.norm(nb)) for nb in nabla_b],
             "trace": self.trace(),
             "train_ms": 1e3 * (start - t_train),
-            "server_ms": self.last_frame_ms,
+            "server_ms": self.last_frame_ms,  # the previous frame's: wall clock, and this thread's CPU
+            "server_cpu_ms": self.last_frame_cpu_ms,
             "playing": self.playing,
         }
         body = json.dumps(header, allow_nan=False, separators=(",", ":")).encode()
         pad = b"\0" * (-(4 + len(body)) % 4)
         out = b"".join([struct.pack("<I", len(body)), body, pad, params.tobytes(), maps.tobytes()])
         self.last_frame_ms = 1e3 * (time.perf_counter() - start)
+        self.last_frame_cpu_ms = 1e3 * (time.thread_time() - cpu)
         return out
 
     # -- instruments ------------------------------------------------------------------

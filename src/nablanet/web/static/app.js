@@ -13,7 +13,7 @@
   const CTX = { alpha: false };
 
   // Public for the tests: frames drawn, timings, the last frame header.
-  const stats = { frames: 0, serverMs: [], trainMs: [], renderMs: [], header: null, topology: null, errors: [] };
+  const stats = { frames: 0, serverMs: [], serverCpuMs: [], trainMs: [], renderMs: [], header: null, topology: null, errors: [] };
   window.nablanet = stats;
 
   let ws = null;
@@ -608,9 +608,10 @@
 
     stats.frames += 1;
     stats.serverMs.push(header.server_ms);
+    stats.serverCpuMs.push(header.server_cpu_ms);
     stats.trainMs.push(header.train_ms);
     stats.renderMs.push(performance.now() - t0);
-    for (const k of ["serverMs", "trainMs", "renderMs"]) if (stats[k].length > 2000) stats[k].splice(0, 1000);
+    for (const k of ["serverMs", "serverCpuMs", "trainMs", "renderMs"]) if (stats[k].length > 2000) stats[k].splice(0, 1000);
     send({ type: "ack", seq: header.seq });
   }
 
