@@ -594,3 +594,12 @@ def test_cli_serves_and_prints_the_url():
     finally:
         p.terminate()
         p.wait(10)
+
+
+def test_the_train_command_follows_itself_live(server, tmp_path, capsys):
+    from nablanet.cli import main
+
+    assert main(["train", "--epochs", "2", "--quiet", "--live", server.url, "--live-every", "20"]) == 0
+    assert "live view at" in capsys.readouterr().err
+    (run,) = [r for r in server.state.store.runs.values() if r["name"] == "digits"]
+    assert run["status"] == "finished" and [e["epoch"] for e in run["epochs"]] == [1, 2]

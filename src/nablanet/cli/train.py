@@ -29,6 +29,7 @@ from ..training.fit import fit
 from ..training.health import Health, TrainingWarning
 from ..training.monitor import Monitor
 from ..viz.report import write_report
+from ..web.live import attach_live
 from . import _settings
 from ._args import (
     check_output,
@@ -36,6 +37,7 @@ from ._args import (
     has,
     hidden_sizes,
     install_hint,
+    need,
     nonnegative_float,
     open_fraction,
     positive_float,
@@ -165,6 +167,17 @@ def register(subparsers) -> None:
     g.add_argument("--resume", metavar="PATH", help="continue the run saved in this checkpoint")
     g.add_argument("--monitor", action="store_true", help="record per-layer health (in --json output too)")
     g.add_argument("--report", metavar="PATH", help="write an HTML report of the run here")
+    g.add_argument(
+        "--live",
+        nargs="?",
+        const="",
+        metavar="URL",
+        help="follow the run in the browser: at the live view of a running 'nablanet playground' "
+        "(its URL with the token), or, without a URL, a server started for this run (nablanet[web])",
+    )
+    g.add_argument(
+        "--live-every", type=positive_int, metavar="N", help="update the live view every N mini-batches too"
+    )
     g.add_argument("--json", action="store_true", help="JSON events on stdout, one per line")
     g.add_argument("--quiet", action="store_true", help="print nothing but warnings and errors")
     p.set_defaults(func=cmd_train)
@@ -225,6 +238,12 @@ def _train(args, comm) -> int:
         callbacks.append(Monitor(X, Y))
     plugins = _settings.plugins(settings, loaded.regression, loaded.validation is not None)
     callbacks += [*plugins, show]
+    if args.live is not None:
+        if not args.live:
+            need("starlette", "nablanet train --live")
+        live, view = attach_live(args.live or None, name=loaded.data.name, every_batches=args.live_every)
+        print(f"nablanet: live view at {view}", file=sys.stderr, flush=True)
+        callbacks.append(live)
     if args.json:
         emit(_start_event(settings, net, loaded))
     start = time.perf_counter()
