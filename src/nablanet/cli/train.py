@@ -16,9 +16,8 @@ import sys
 import time
 import warnings
 
-import numpy as np
-
 from .. import activations, costs, defaults, initializers, optimizers
+from ..io.container import plain
 from ..io.model import network_from_spec
 from ..network import Network
 from ..parallel import DataParallel, world
@@ -354,7 +353,7 @@ def _finish(
         metrics.update({f"test_{k}": v for k, v in regression_metrics(predicted, data.y_test).items()})
     model = None
     if args.output_model:
-        scaling = {"shift": _plain(data.input_shift), "scale": _plain(data.input_scale)}
+        scaling = {"shift": plain(data.input_shift), "scale": plain(data.input_scale)}
         hyper = {**settings, "dataset": data.summary(), "input_scaling": scaling}
         if loaded.target_scaling is not None:
             hyper["target_scaling"] = loaded.target_scaling
@@ -403,7 +402,3 @@ class _TrainAccuracy(Callback):
 
     def on_epoch_end(self, run):
         run.history.accuracy[-1] = run.net.evaluate(self.X, self.y).accuracy
-
-
-def _plain(x):
-    return x.tolist() if isinstance(x, np.ndarray) else float(x)

@@ -8,11 +8,11 @@ not kept: a loaded estimator predicts exactly as the saved one, and its
 from __future__ import annotations
 
 import numbers
-from typing import Any
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ..io.container import plain
 from ..io.model import load_model, save
 from ..train import History
 from ._params import hidden_sizes
@@ -38,7 +38,7 @@ def save_estimator(est, path):
     names = getattr(est, "feature_names_in_", None)
     fitted["feature_names_in_"] = None if names is None else [str(n) for n in names]
     fitted.update(est._fitted_for_file())
-    state = {"class": type(est).__name__, "params": _plain(params), "fitted": _plain(fitted)}
+    state = {"class": type(est).__name__, "params": plain(params), "fitted": plain(fitted)}
     return save(est.network_, path, history=est.history_, hyperparameters={"estimator": state})
 
 
@@ -70,10 +70,3 @@ def load_estimator(cls, path):
     return est
 
 
-def _plain(value: Any) -> Any:
-    """NumPy scalars and arrays inside lists and dicts as plain Python values, for JSON."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_plain(v) for v in value]
-    return value.item() if isinstance(value, np.generic) else value

@@ -13,6 +13,7 @@ import os
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from ..errors import ModelFileError
 from .atomic import atomic_open
 from .npz import MAX_FILE_BYTES, PARSE_ERRORS, limit, open_regular, open_zip, read_member, read_npy
 
-__all__ = ["write_container", "read_container", "payload_digest", "FORMAT", "FORMAT_VERSION"]
+__all__ = ["plain", "write_container", "read_container", "payload_digest", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "nablanet"
 FORMAT_VERSION = 1
@@ -28,6 +29,15 @@ HEADER = "header.json"
 MAX_HEADER_BYTES = 16 << 20  # a long history with per-layer health fits in far less
 MODEL_DTYPES = ("float32", "float64")
 MAX_MEMBERS = 100_000  # header + W, b and optimizer slots for thousands of layers
+
+
+def plain(value: Any) -> Any:
+    """NumPy scalars and arrays, inside dicts, lists and tuples, as plain Python values for JSON."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [plain(v) for v in value]
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def write_container(path: str | os.PathLike, header: dict, arrays: Mapping[str, np.ndarray]) -> None:

@@ -39,7 +39,7 @@ from .. import optimizers
 from .._version import __version__
 from ..errors import ModelFileError
 from ..io.atomic import fit_name, keep_as, publish, remove_stale_temps, resolve_target, stale_temps
-from ..io.container import FORMAT, FORMAT_VERSION, read_container, write_container
+from ..io.container import FORMAT, FORMAT_VERSION, plain, read_container, write_container
 from ..io.model import check_header, check_weights, network_from_spec, network_spec, weight_arrays
 from ..network import Network
 from ..train import Callback, History, Run
@@ -222,13 +222,6 @@ def _identity(path: Path) -> tuple:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def _plain(state):
-    """A bit generator's state as JSON: MT19937, Philox and SFC64 keep arrays in it."""
-    if isinstance(state, dict):
-        return {k: _plain(v) for k, v in state.items()}
-    return state.tolist() if isinstance(state, np.ndarray) else state
-
-
 def _checkpoint_contents(run: Run, config: dict, sequence: int) -> tuple[dict, dict[str, np.ndarray]]:
     opt_state = run.optimizer.state_dict()
     slots = {k: v for k, v in opt_state.items() if isinstance(v, list)}
@@ -256,8 +249,8 @@ def _checkpoint_contents(run: Run, config: dict, sequence: int) -> tuple[dict, d
             "dropout": run.dropout,
             "cost_sum": run.cost_sum,
             "seconds": run.seconds,
-            "rng_state": _plain(run.rng.bit_generator.state),
-            "epoch_rng_state": _plain(run.epoch_rng_state),
+            "rng_state": plain(run.rng.bit_generator.state),
+            "epoch_rng_state": plain(run.epoch_rng_state),
             "optimizer": {
                 "name": run.optimizer.name,
                 "state": scalars,
