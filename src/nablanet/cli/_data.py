@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import datasets
 from ..datasets.base import Dataset, DatasetError, scale
-from ..datasets.tables import read_numeric_csv
+from ..datasets.tables import is_number, read_numeric_csv
 
 TASKS = ("auto", "classification", "regression")
 
@@ -116,15 +116,7 @@ def load_data(settings: dict, quiet: bool = True, warn=None) -> Loaded:
 def _header(path: Path) -> list[str] | None:
     with open(path, newline="", encoding="utf-8-sig") as f:
         first = next(csv.reader(f), [])
-    return None if all(_is_number(c) for c in first) else [c.strip() for c in first]
-
-
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
+    return None if all(is_number(c) for c in first) else [c.strip() for c in first]
 
 
 def _column(path: Path, target: int | str, header: list[str] | None, width: int) -> int:

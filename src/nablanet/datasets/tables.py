@@ -24,10 +24,11 @@ from .base import (
     train_validation_split,
 )
 
-__all__ = ["load_csv", "load_npz", "read_numeric_csv", "NPZ_KEYS"]
+__all__ = ["load_csv", "load_npz", "read_numeric_csv", "is_number", "NPZ_KEYS"]
 
 
-def _is_number(cell: str) -> bool:
+def is_number(cell: str) -> bool:
+    """Whether a CSV cell reads as a number."""
     try:
         float(cell)
     except ValueError:
@@ -39,7 +40,7 @@ def read_numeric_csv(path: str | os.PathLike) -> np.ndarray:
     """Rows of finite numbers from a CSV file with an optional header row (no target column)."""
     path = Path(path)
     rows = _rows(path, read_capped(path))
-    if rows and not all(_is_number(c) for c in rows[0][1]):
+    if rows and not all(is_number(c) for c in rows[0][1]):
         rows.pop(0)
     if not rows:
         raise DatasetError(f"{path}: no data rows")
@@ -49,7 +50,7 @@ def read_numeric_csv(path: str | os.PathLike) -> np.ndarray:
         if len(row) != width:
             raise DatasetError(f"{path}: row {line} has {len(row)} columns; expected {width}")
         for j, cell in enumerate(row):
-            if not _is_number(cell) or not math.isfinite(float(cell)):
+            if not is_number(cell) or not math.isfinite(float(cell)):
                 raise DatasetError(f"{path}: row {line}, column {j + 1}: {cell!r} is not a finite number")
         values.append([float(c) for c in row])
     return np.array(values)
@@ -89,7 +90,7 @@ def load_csv(
     if not rows:
         raise DatasetError(f"{path}: the file holds no rows")
     header = None
-    if not all(_is_number(c) for c in rows[0][1]):
+    if not all(is_number(c) for c in rows[0][1]):
         header = [c.strip() for c in rows.pop(0)[1]]
     if not rows:
         raise DatasetError(f"{path}: the file has a header but no data rows")
