@@ -562,14 +562,10 @@
     const g2 = topo.grid * topo.grid;
     stats.header = header;
 
-    const T = [performance.now()];
     collectDeltas(header.trace);
     paintAtlas(maps);
-    T.push(performance.now());
     drawNetwork(params);
-    T.push(performance.now());
     drawBoundary();
-    T.push(performance.now());
     if (!header.playing || t0 - lastText > 100) {
       // Numbers and bars at most ten times a second while playing: each change costs a layout.
       $("epoch").textContent = String(header.epoch);
@@ -590,9 +586,6 @@
       plot.setData(curve); // at most 10 redraws a second while playing
       lastPlot = t0;
     }
-    T.push(performance.now());
-    stats.parts = (stats.parts || []).concat([T.map((t, i) => (i ? t - T[i - 1] : t - t0))]).slice(-100);
-    stats.arrivals = (stats.arrivals || []).concat([t0]).slice(-100);
 
     const tr = header.trace;
     const now = performance.now();
