@@ -125,6 +125,9 @@ class LiveCallback(Callback):
 
     def on_train_end(self, run: Run) -> None:
         self._history(run)
+        if run.error is not None:  # train ends every callback, also when it raises
+            self.abort(run.error if str(run.error) else type(run.error).__name__, run)
+            return
         self._post({"event": "end", "epochs": run.epoch, "stopped": bool(run.stop)})
         self.close()
 
@@ -192,8 +195,8 @@ class LiveCallback(Callback):
     def abort(self, error: BaseException | str, run: Run | None = None) -> None:
         """Report that training failed (a DivergenceError, Ctrl-C), then close.
 
-        ``train`` calls no hook when it raises: the caller that catches the error
-        calls this, so the live view shows the run as failed instead of running.
+        ``on_train_end`` calls it when training raised; a caller whose own code
+        fails around training may call it too.
         """
         epochs = run.epoch if run is not None else 0
         self._post({"event": "end", "epochs": epochs, "stopped": True, "error": str(error)[:1000]})
