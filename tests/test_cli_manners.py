@@ -106,3 +106,16 @@ def test_help_imports_no_optional_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_inputs_that_are_not_regular_files_are_refused_at_once(tmp_path, capsys):
+    import os
+
+    from nablanet.cli import main
+
+    assert main(["train", "--epochs", "1", "--quiet", "-o", str(tmp_path / "m.npz")]) == 0
+    for name in ("in.npy", "in.csv"):
+        os.mkfifo(tmp_path / name)  # opening a FIFO for reading would wait for a writer forever
+        capsys.readouterr()
+        assert main(["predict", str(tmp_path / "m.npz"), str(tmp_path / name)]) == 1
+        assert "not a regular file" in capsys.readouterr().err

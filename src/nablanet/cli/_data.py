@@ -8,6 +8,7 @@ standard deviation for training, and every result is reported in its own units.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import sys
 from dataclasses import dataclass
@@ -16,8 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import datasets
-from ..datasets.base import Dataset, DatasetError, scale
+from ..datasets.base import Dataset, DatasetError, read_capped, scale
 from ..datasets.tables import is_number, read_numeric_csv
+from ..io.npz import open_regular
 
 TASKS = ("auto", "classification", "regression")
 
@@ -114,7 +116,8 @@ def load_data(settings: dict, quiet: bool = True, warn=None) -> Loaded:
 
 
 def _header(path: Path) -> list[str] | None:
-    with open(path, newline="", encoding="utf-8-sig") as f:
+    # open_regular: a FIFO or a device named .csv is refused at once, never read or waited on
+    with io.TextIOWrapper(open_regular(path), newline="", encoding="utf-8-sig") as f:
         first = next(csv.reader(f), [])
     return None if all(is_number(c) for c in first) else [c.strip() for c in first]
 
@@ -178,12 +181,12 @@ def unscale(outputs: np.ndarray, target_scaling: dict) -> np.ndarray:
 def read_inputs(path: str) -> np.ndarray:
     """Rows of numbers from a .npy (no pickles) or a .csv (an optional header row)."""
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():  # anything else that is not a regular file is refused by the readers
         raise FileNotFoundError(f"{path}: no such file")
     suffix = p.suffix.lower()
     if suffix == ".npy":
-        try:
-            X = np.load(p, allow_pickle=False)
+        try:  # only a regular file, within the data sets' size cap; never a pickle
+            X = np.load(io.BytesIO(read_capped(p)), allow_pickle=False)
         except (ValueError, OSError, EOFError) as e:
             raise DatasetError(f"{path}: not a readable .npy array of numbers ({e})") from None
     elif suffix == ".csv":
