@@ -1,4 +1,4 @@
-"""The hot path's BLAS calls: ``dot`` and ``vdot`` without NumPy's dispatch, and ``axpy``.
+"""The hot path's array calls: ``dot`` and ``vdot`` without NumPy's dispatch, and ``axpy``.
 
 ``np.dot`` and ``np.vdot`` first ask their arguments whether another array library
 wants to handle the call (the ``__array_function__`` protocol), which costs about
@@ -19,31 +19,19 @@ dot = getattr(np.dot, "_implementation", np.dot)
 vdot = getattr(np.vdot, "_implementation", np.vdot)
 
 
-def axpy(c: float, x: np.ndarray, y: np.ndarray) -> None:
-    """y ← y + c·x in place, in one pass (BLAS axpy, where SciPy provides it)."""
-    global _AXPY
-    if _AXPY is None:
-        _AXPY = _blas_axpy()
+def axpy(kappa: float, x: np.ndarray, y: np.ndarray, scratch: np.ndarray | None = None) -> None:
+    """y ← y + κx in place; ``scratch``, shaped like x, saves the temporary κx.
+
+    In NumPy, not through another library's BLAS: SciPy's axpy runs on a second
+    OpenBLAS whose thread pool, spinning after every call, competed with NumPy's
+    for the cores and made small training steps many times slower.
+    """
     if x.shape != y.shape:
         raise ValueError(f"axpy: x has shape {x.shape}, y has shape {y.shape}")
     if not y.flags.writeable:
         raise ValueError("axpy: y is read-only")
-    f = _AXPY.get(y.dtype) if y.dtype == x.dtype and y.flags.c_contiguous and x.flags.c_contiguous else None
-    if f is None:
-        y += c * x if c != 1 else x
-    else:
-        f(x.ravel(), y.ravel(), a=c)  # writes into y: a contiguous array of its own dtype
-
-
-def _blas_axpy() -> dict:
-    # SciPy comes with scikit-learn but is not required: without it the update
-    # makes one temporary array and reads the gradient twice. It is looked up on
-    # the first update, so that ``import nablanet`` does not import SciPy.
-    try:
-        from scipy.linalg import blas
-    except ImportError:
-        return {}
-    return {np.dtype(np.float32): blas.saxpy, np.dtype(np.float64): blas.daxpy}
-
-
-_AXPY: dict | None = None
+    if kappa == 1:
+        np.add(y, x, out=y)
+        return
+    t = np.multiply(x, kappa, out=scratch) if scratch is not None else np.multiply(x, kappa)
+    np.add(y, t, out=y)

@@ -12,7 +12,7 @@ data-parallel training the gradients are summed across processes between the two
 An optimizer only says what its rule is, as ``updates(grads, t)``: a step size
 κ and arrays u with Δw = κ·u for each parameter at step t, and its state after that
 step. ``step`` checks that every Δw, and every w + Δw, is finite before it keeps
-the state and adds κ·u to w with one BLAS axpy per array, so an update that
+the state and adds κ·u to w in place, so an update that
 overflows never reaches the weights or the state (``NonFiniteUpdate``), and
 plain SGD's update w − η∇C reads the gradient once.
 
@@ -62,7 +62,7 @@ class Optimizer:
             norm2 += float(vdot(u_, u_))
         # A finite weight w can overflow in w + Δw only if |Δw| is at least half
         # the gap between the two largest floats, far above √max. So while ‖Δw‖
-        # stays below √max no sum can overflow, and w += κu is done in one axpy;
+        # stays below √max no sum can overflow, and w += κu is done in place;
         # beyond it every sum is computed, checked, and that checked sum written.
         if math.isfinite(norm2) and abs(kappa) * math.sqrt(norm2) < _SAFE.get(params[0].dtype, 0.0):
             sums = None
@@ -72,11 +72,18 @@ class Optimizer:
         for slot, arrays in state.items():
             setattr(self, slot, arrays)
         if sums is None:
-            for p, u_ in zip(params, u):
-                axpy(kappa, u_, p)
+            for p, u_, scratch in zip(params, u, self._scratch(u)):
+                axpy(kappa, u_, p, scratch)
         else:
             for p, new in zip(params, sums):
                 p[...] = new
+
+    def _scratch(self, u: list[np.ndarray]) -> list[np.ndarray]:
+        """Arrays for κu, made once: an update allocates nothing."""
+        kept = getattr(self, "_scratch_arrays", None)
+        if kept is None or [k.shape for k in kept] != [a.shape for a in u] or kept[0].dtype != u[0].dtype:
+            kept = self._scratch_arrays = [np.empty_like(a) for a in u]
+        return kept
 
     def _checked_sums(self, params: list[np.ndarray], kappa: float, u: list[np.ndarray]) -> list[np.ndarray]:
         sums = []
@@ -106,6 +113,9 @@ class Optimizer:
                 "use a new optimizer for another network"
             )
         return arrays
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k != "_scratch_arrays"}  # rebuilt on use
 
     def state_dict(self) -> dict:
         """Hyperparameters, step count and per-parameter arrays, for a checkpoint."""
