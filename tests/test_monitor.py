@@ -107,7 +107,7 @@ def test_vanishing_gradient_warns_once_when_it_starts():
     X, y = blobs()
     X *= 1e-4  # ∂C/∂W^1 = δ^1 (a^0)ᵀ shrinks with the input; layer 2's does not
     net = nn.Network([3, 4, 2], seed=7, preset="nielsen")
-    history = nn.fit(net, X, y, epochs=3, eta=0.1, monitor=True, seed=0, preset="nielsen")
+    history = nn.fit(net, X, y, epochs=3, eta=0.1, monitor=True, seed=0, preset="nielsen", health=False)
     assert all(layers[0]["vanishing"] for layers in history.layers)
     assert not any(layers[1]["vanishing"] for layers in history.layers)
     assert len(history.warnings) == 1
@@ -142,7 +142,7 @@ def test_a_resumed_run_does_not_warn_again(tmp_path):
     X *= 1e-4  # layer 1's gradient vanishes from the start, as above
     ckpt = tmp_path / "run.ckpt"
     net = nn.Network([3, 4, 2], seed=7, preset="nielsen")
-    nn.fit(net, X, y, epochs=2, eta=0.1, monitor=True, seed=0, checkpoint=ckpt, preset="nielsen")
-    history = nn.fit(net, X, y, epochs=4, eta=0.1, monitor=True, seed=0, resume=ckpt, preset="nielsen")
+    nn.fit(net, X, y, epochs=2, eta=0.1, monitor=True, seed=0, checkpoint=ckpt, preset="nielsen", health=False)
+    history = nn.fit(net, X, y, epochs=4, eta=0.1, monitor=True, seed=0, resume=ckpt, preset="nielsen", health=False)
     assert [layers[0]["epoch"] for layers in history.layers] == [0, 1, 2, 3, 4]
     assert len(history.warnings) == 1 and history.warnings[0].startswith("before training")
