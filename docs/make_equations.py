@@ -160,7 +160,7 @@ EQUATIONS = [
         "w → w − (η/m) Σ_x ∂C_x/∂w,   b → b − (η/m) Σ_x ∂C_x/∂b",
         [
             ("nablanet.optimizers:SGD.updates", "-self.eta, grads"),
-            ("nablanet.optimizers:Optimizer.step", "axpy(kappa, u_, p)"),
+            ("nablanet.optimizers:Optimizer.step", "axpy(kappa, u_, p, scratch)"),
             ("nablanet.train:train_step", "optimizer.step"),
         ],
         [
