@@ -358,13 +358,11 @@ def _worker(spec: dict) -> dict:
     """Run one measurement in this process; return what it measured."""
     threads, kind, peer = spec["threads"], spec["kind"], spec.get("peer")
     # Load every BLAS the peer may use before limiting the threads: a library loaded
-    # later keeps its own default (all cores). SciPy's OpenBLAS is a second copy,
-    # beside NumPy's; nablanet's update calls its axpy.
-    try:
-        import scipy.linalg.blas  # noqa: F401
-    except ImportError:
-        pass
+    # later keeps its own default (all cores). SciPy's OpenBLAS, a second copy beside
+    # NumPy's, is scikit-learn's alone (nablanet's update is NumPy since 0.2.0), and
+    # loading it in the other peers' workers only adds a second thread pool to them.
     if peer == "sklearn":
+        import scipy.linalg.blas  # noqa: F401
         import sklearn.neural_network  # noqa: F401
     try:
         from threadpoolctl import threadpool_limits

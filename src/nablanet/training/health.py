@@ -65,8 +65,11 @@ class Health(Callback):
         self._ws: Workspace | None = None
         self._start_cost: float | None = None
 
-    def on_train_begin(self, run: Run) -> None:
-        self._start_cost = self._pass(run.net)[0]
+    def on_batch_end(self, run: Run, cost: float) -> None:
+        # The run's first mini-batch cost stands for the cost before training, for free
+        # (a pass of its own on the sample would cost as much as a few steps).
+        if self._start_cost is None:
+            self._start_cost = cost
 
     def on_epoch_end(self, run: Run) -> None:
         due = run.epoch & (run.epoch - 1) == 0 or run.epoch == run.epochs  # 1, 2, 4, 8, ... and the last
