@@ -8,7 +8,6 @@ Without /usr/bin/chromium the test is skipped, except in CI (the CI variable
 set), where the browser is part of the environment and its absence fails.
 """
 
-import os
 from pathlib import Path
 
 import pytest
@@ -17,41 +16,9 @@ from nablanet.viz.report import SECTIONS, write_report
 
 from .test_report import digits_report_file  # noqa: F401  (a session fixture, shared)
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-
-
-def _unavailable(reason):
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must provide it (apt-get install chromium, pip install playwright)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        _unavailable(f"{CHROMIUM} is missing (Debian package chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("Playwright for Python is not installed")
-    pytest.importorskip("matplotlib")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def visit(browser, path, **context_options):

@@ -33,34 +33,12 @@ from nablanet.web import data  # noqa: E402
 from nablanet.web.live import LiveCallback  # noqa: E402
 from nablanet.web.server import ServerThread  # noqa: E402
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 VIEW = {"viewport": {"width": 1400, "height": 1000}}
 DEEP = (
     "hidden=8,8,8,8,8,8&activations=tanh,tanh,tanh,tanh,tanh,tanh"
     "&features=x1,x2,x1^2,x2^2,x1x2,sin1,sin2&grid=64"
 )
-
-
-def _unavailable(reason):
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must provide it (apt-get install chromium, pip install playwright)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        _unavailable(f"{CHROMIUM} is missing (Debian package chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("Playwright for Python is not installed")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -344,7 +322,8 @@ def test_updates_per_second_on_a_6x8_network(browser, own_process_server):
         cpu_ms, wall_ms, train_ms, page_ms = (median(k) for k in keys)
         report = (
             "6x8 network, 64x64 heatmaps (56 maps, 224 KB a frame): "
-            f"{fps:.1f} updates/s in the browser (best of {[round(r, 1) for r, _ in rates]}); server work per update {cpu_ms:.2f} ms CPU "
+            f"{fps:.1f} updates/s in the browser (best of {[round(r, 1) for r, _ in rates]}); "
+            f"server work per update {cpu_ms:.2f} ms CPU "
             f"({wall_ms:.2f} ms wall), training {train_ms:.2f} ms, page {page_ms:.2f} ms; "
             f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
         )
