@@ -51,7 +51,11 @@ def test_save_onnx_writes_a_loadable_file_with_the_class_names(tmp_path):
     net = nn.Network([4, 3], activation=[], seed=0, classes=["cat, wild", "dog", "eel"])
     path = save_onnx(net, tmp_path / "m.onnx")
     model = onnx.load(str(path))
-    assert json.loads({p.key: p.value for p in model.metadata_props}["classes"]) == ["cat, wild", "dog", "eel"]
+    assert json.loads({p.key: p.value for p in model.metadata_props}["classes"]) == [
+        "cat, wild",
+        "dog",
+        "eel",
+    ]
     X = np.ones((2, 4), np.float32)
     np.testing.assert_allclose(run(model, X)["output"], net.feedforward(X), rtol=1e-6)
 

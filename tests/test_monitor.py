@@ -142,7 +142,11 @@ def test_a_resumed_run_does_not_warn_again(tmp_path):
     X *= 1e-4  # layer 1's gradient vanishes from the start, as above
     ckpt = tmp_path / "run.ckpt"
     net = nn.Network([3, 4, 2], seed=7, preset="nielsen")
-    nn.fit(net, X, y, epochs=2, eta=0.1, monitor=True, seed=0, checkpoint=ckpt, preset="nielsen", health=False)
-    history = nn.fit(net, X, y, epochs=4, eta=0.1, monitor=True, seed=0, resume=ckpt, preset="nielsen", health=False)
+    nn.fit(
+        net, X, y, epochs=2, eta=0.1, monitor=True, seed=0, checkpoint=ckpt, preset="nielsen", health=False
+    )
+    history = nn.fit(
+        net, X, y, epochs=4, eta=0.1, monitor=True, seed=0, resume=ckpt, preset="nielsen", health=False
+    )
     assert [layers[0]["epoch"] for layers in history.layers] == [0, 1, 2, 3, 4]
     assert len(history.warnings) == 1 and history.warnings[0].startswith("before training")

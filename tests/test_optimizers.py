@@ -78,7 +78,6 @@ def test_the_update_is_w_plus_kappa_u_with_no_other_blas_library():
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
-
 def test_momentum_rule_over_two_steps():
     p, g = params_and_grads()
     opt = optimizers.Momentum(0.5, mu=0.9)

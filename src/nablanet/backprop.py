@@ -36,13 +36,25 @@ from .network import Layers, forward
 if TYPE_CHECKING:
     from .network import Network
 
-__all__ = ["backprop", "gradient", "backward", "backprop_single", "backprop_reference", "forward", "Workspace"]
+__all__ = [
+    "backprop",
+    "gradient",
+    "backward",
+    "backprop_single",
+    "backprop_reference",
+    "forward",
+    "Workspace",
+]
 
 Gradient = tuple[Layers[np.ndarray], Layers[np.ndarray]]  # (nabla_b, nabla_w), indexed by layer
 
 
 def backprop(
-    net: Network, x: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None, keep: list | None = None
+    net: Network,
+    x: np.ndarray,
+    y: np.ndarray,
+    sample_weight: np.ndarray | None = None,
+    keep: list | None = None,
 ) -> Gradient:
     """∂C/∂b^l and ∂C/∂W^l of the mean cost over a mini-batch (columns = examples).
 

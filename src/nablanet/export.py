@@ -1,13 +1,13 @@
 """Export a trained network to ONNX, so that it runs outside nablanet (onnxruntime, browsers, C++).
 
 ``to_onnx(net)`` builds the graph with the ``onnx`` package (``pip install
-"nablanet[onnx]"``): for each layer one ``Gemm`` node, z^l = a^{l−1} (W^l)ᵀ + b^l
+"nablanet[export]"``): for each layer one ``Gemm`` node, z^l = a^{l−1} (W^l)ᵀ + b^l
 for a batch of rows, then the layer's activation. The graph's input is
 ``input``, of shape (batch, n_0); its outputs are ``output``, a^L of shape
 (batch, n_L), and, for a network with class outputs, ``label``, the class index
-that ``Network.predict`` gives; the metadata property ``classes`` lists the class names (JSON). Inputs are taken as the network saw them in
-training: apply the data set's scaling first. The weights keep the network's
-dtype (float32 or float64).
+that ``Network.predict`` gives. The metadata property ``classes`` lists the
+class names (JSON). Inputs are taken as the network saw them in training: apply
+the data set's scaling first. The weights keep the network's dtype.
 """
 
 from __future__ import annotations

@@ -68,5 +68,3 @@ def load_estimator(cls, path):
     est._restore_fitted(fitted, path)
     est.history_ = History.from_dict(header.get("history") or {})
     return est
-
-

@@ -34,7 +34,7 @@ def check_lmbda(lmbda: Any, name: str = "lmbda") -> float:
 
 def check_dropout(dropout: Any, n_hidden: int) -> list[float] | None:
     """Drop rates, one per hidden layer, each in [0, 1); None when there is no dropout."""
-    if isinstance(dropout, (str, bytes)) or not (np.ndim(dropout) in (0, 1)):
+    if isinstance(dropout, (str, bytes)) or np.ndim(dropout) not in (0, 1):
         raise TypeError(f"dropout must be a rate or one rate per hidden layer, got {dropout!r}")
     one = np.ndim(dropout) == 0
     if one and n_hidden == 0 and dropout:

@@ -199,7 +199,9 @@ def _prepare(
     saver = None if checkpoint is None else Checkpoint(checkpoint, every=checkpoint_every)
     if resume is not None:
         run = load_run(resume, net)
-        _warn_ignored(run, eta=eta, batch_size=batch_size, l1=l1, dropout=dropout)  # validates the whole checkpoint, then restores the weights
+        _warn_ignored(
+            run, eta=eta, batch_size=batch_size, l1=l1, dropout=dropout
+        )  # validates the whole checkpoint, then restores the weights
         run.epochs = epochs
     else:
         if optimizer is None:
@@ -226,7 +228,9 @@ def _warn_ignored(run: Run, **given) -> None:
     for name, value in given.items():
         if value is None:
             continue
-        same = value == saved[name] if name != "dropout" else check_dropout(value, run.net.L - 1) == saved[name]
+        same = (
+            value == saved[name] if name != "dropout" else check_dropout(value, run.net.L - 1) == saved[name]
+        )
         if not same:
             warnings.warn(
                 f"resume continues the checkpoint's run: {name}={value!r} is ignored, "

@@ -159,6 +159,7 @@ def plot(r: PathsResult, path) -> None:
     ax.set(
         xlabel="product of the partial derivatives along the path",
         ylabel=f"neurons visited (layers {l}..{len(r.sizes) - 1})",
-        title=rf"$\partial C/\partial w^{{{l}}}_{{{j}{k}}}$: sum {r.path_sum:.6g}, backprop {r.backprop:.6g} ($|\Delta|$ = {r.difference:.0e})",
+        title=rf"$\partial C/\partial w^{{{l}}}_{{{j}{k}}}$: sum {r.path_sum:.6g}, "
+        rf"backprop {r.backprop:.6g} ($|\Delta|$ = {r.difference:.0e})",
     )
     save_png(fig, path)
